@@ -1,0 +1,38 @@
+# Two commands for a newcomer: `make run` and `make test`. Both build .venv themselves.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+DATA   ?= ./data
+
+.PHONY: run test lint bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## run: serve on embedded defaults (PostgreSQL from pgserver, files under ./data)
+run: $(STAMP)
+	$(BIN)/imgorigin serve --data-dir $(DATA) --demo
+
+## test: lint, type-check and the whole suite against real services
+test: $(STAMP) lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy origin cache storage catalog admin_api imgorigin
+
+## bench: cold-render and hit benchmarks, printed as ratios measured in one run
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+## docs: rewrite the settings table in README.md from the code
+docs: $(STAMP)
+	$(BIN)/imgorigin settings --markdown --write README.md
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,179 @@
+"""The admin API: uploads, image lookup, activation and deletion (JSON, API keys)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from aiohttp import web
+
+from admin_api.auth import authorize
+from admin_api.settings import AdminSettings
+from admin_api.uploads import Upload, read_upload
+from cache import VariantCache
+from catalog import Catalog, Image, KeyConflict, Library, NewImage, Resolver, Role, Status
+from origin.errors import Conflict, NotFound, error_middleware
+from origin.pipeline.pool import RenderPool
+from origin.pipeline.probe import probe
+from storage import BlobStore, original_key
+
+log = logging.getLogger(__name__)
+
+_EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
+
+
+def new_image_id() -> str:
+    """80 random bits in lowercase base32: short, URL-safe, fit for a default key."""
+    return base64.b32encode(secrets.token_bytes(10)).decode().lower()
+
+
+@dataclass(frozen=True)
+class Admin:
+    """The write side's collaborators, injected by the composition root."""
+
+    catalog: Catalog
+    store: BlobStore
+    variants: VariantCache
+    resolver: Resolver
+    pool: RenderPool
+    settings: AdminSettings
+    max_source_pixels: int
+
+    def to_json(self, image: Image) -> dict[str, Any]:
+        return {
+            "id": image.id,
+            "library": image.library,
+            "key": image.key,
+            "status": image.status.value,
+            "version": image.version,
+            "width": image.width,
+            "height": image.height,
+            "format": image.format,
+            "bytes": image.bytes,
+            "sha256": image.sha256,
+            "alt": image.alt,
+            "tags": list(image.tags),
+            "created_at": image.created_at.isoformat(),
+            "updated_at": image.updated_at.isoformat(),
+            "url": f"{self.settings.public_url}/{image.library}/{quote(image.key)}",
+        }
+
+    async def store_upload(self, library: Library, upload: Upload) -> Image:
+        """Probe, store the original, then commit the row that points at it.
+
+        The blob is written before the row, so a row never points at nothing; if the
+        row cannot be committed the blob is removed again unless another image uses it.
+        """
+        found = await self.pool.submit(probe, upload.data, self.max_source_pixels)
+        sha256 = hashlib.sha256(upload.data).hexdigest()
+        image_id = new_image_id()
+        new = NewImage(
+            id=image_id,
+            library_id=library.id,
+            key=upload.form.key or f"{image_id}.{_EXTENSIONS.get(found.format, found.format)}",
+            status=Status.ACTIVE if upload.form.activate else Status.PENDING,
+            sha256=sha256,
+            format=found.format,
+            width=found.width,
+            height=found.height,
+            bytes=len(upload.data),
+            alt=upload.form.alt,
+            tags=upload.form.tags,
+        )
+        async with self.catalog.original_lock(sha256):
+            if await self.store.head(original_key(sha256)) is None:
+                await self.store.put(original_key(sha256), upload.data, "application/octet-stream")
+            try:
+                image = await self.catalog.insert_image(new)
+            except BaseException as exc:
+                await self._drop_original_if_unused(sha256)
+                if isinstance(exc, KeyConflict):
+                    raise Conflict(
+                        f"library {library.name!r} already has an image at {new.key!r}",
+                        code="key_exists",
+                    ) from None
+                raise
+        self.resolver.invalidate(library.name, image.key)
+        return image
+
+    async def image(self, library: Library, image_id: str) -> Image:
+        image = await self.catalog.get_image(library, image_id)
+        if image is None:
+            raise NotFound(f"no image {image_id!r} in {library.name!r}", code="image_not_found")
+        return image
+
+    async def set_status(self, library: Library, image_id: str, status: Status) -> Image:
+        image = await self.catalog.set_status(library, image_id, status)
+        if image is None:
+            raise NotFound(f"no image {image_id!r} in {library.name!r}", code="image_not_found")
+        self.resolver.invalidate(library.name, image.key)
+        return image
+
+    async def delete(self, library: Library, image_id: str) -> None:
+        image = await self.set_status(library, image_id, Status.DELETED)
+        purged = await self.variants.purge(image.id)
+        async with self.catalog.original_lock(image.sha256):
+            await self._drop_original_if_unused(image.sha256)
+        log.info("deleted image %s (%s/%s), %d variants", image.id, library.name, image.key, purged)
+
+    async def _drop_original_if_unused(self, sha256: str) -> None:
+        # Called under original_lock(sha256).
+        if not await self.catalog.sha256_in_use(sha256):
+            await self.store.delete(original_key(sha256))
+
+
+ADMIN = web.AppKey("admin", Admin)
+
+
+async def upload_image(request: web.Request) -> web.Response:
+    admin = request.app[ADMIN]
+    _, library = await authorize(request, admin.catalog, Role.WRITE)
+    upload = await read_upload(request, admin.settings.max_upload_bytes)
+    image = await admin.store_upload(library, upload)
+    return web.json_response(admin.to_json(image), status=201)
+
+
+async def get_image(request: web.Request) -> web.Response:
+    admin = request.app[ADMIN]
+    _, library = await authorize(request, admin.catalog, Role.READ)
+    image = await admin.image(library, request.match_info["image_id"])
+    return web.json_response(admin.to_json(image))
+
+
+async def activate_image(request: web.Request) -> web.Response:
+    admin = request.app[ADMIN]
+    _, library = await authorize(request, admin.catalog, Role.WRITE)
+    image = await admin.set_status(library, request.match_info["image_id"], Status.ACTIVE)
+    return web.json_response(admin.to_json(image))
+
+
+async def delete_image(request: web.Request) -> web.Response:
+    admin = request.app[ADMIN]
+    _, library = await authorize(request, admin.catalog, Role.WRITE)
+    await admin.delete(library, request.match_info["image_id"])
+    return web.Response(status=204)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def create_admin_app(admin: Admin) -> web.Application:
+    # The upload reader enforces its own cap while streaming; aiohttp's cap would
+    # only apply to request.read() and must not be lower.
+    app = web.Application(
+        middlewares=[error_middleware], client_max_size=admin.settings.max_upload_bytes + 65536
+    )
+    app[ADMIN] = admin
+    app.router.add_get("/healthz", healthz)
+    images = "/v1/libraries/{library}/images"
+    app.router.add_post(images, upload_image)
+    app.router.add_get(images + "/{image_id}", get_image)
+    app.router.add_post(images + "/{image_id}/activate", activate_image)
+    app.router.add_delete(images + "/{image_id}", delete_image)
+    return app

@@ -1,0 +1,55 @@
+"""API-key authentication and authorisation for the admin API."""
+
+from __future__ import annotations
+
+from aiohttp import hdrs, web
+
+from catalog import ApiKey, Catalog, InvalidName, Library, Role, check_library_name
+from origin.errors import BadRequest, Forbidden, NotFound, Unauthorized
+
+_SCHEMES = ("bearer", "apikey")
+_CHALLENGE = {hdrs.WWW_AUTHENTICATE: 'Bearer realm="imgorigin"'}
+
+
+def presented_key(request: web.Request) -> str:
+    header = request.headers.get(hdrs.AUTHORIZATION, "")
+    scheme, _, key = header.strip().partition(" ")
+    if not header:
+        raise Unauthorized("an API key is required", code="missing_api_key", headers=_CHALLENGE)
+    if scheme.lower() not in _SCHEMES or not key.strip():
+        raise Unauthorized(
+            "use 'Authorization: Bearer <key>'", code="invalid_authorization", headers=_CHALLENGE
+        )
+    return key.strip()
+
+
+async def authorize(
+    request: web.Request, catalog: Catalog, needed: Role
+) -> tuple[ApiKey, Library]:
+    """The caller's key and the library of the URL; 401, 403 or 404 otherwise.
+
+    A key scoped to another library gets 403 whether or not the library exists, so
+    keys cannot be used to probe for other tenants' library names.
+    """
+    key = await catalog.authenticate(presented_key(request))
+    if key is None:
+        raise Unauthorized(
+            "the API key is unknown, revoked or expired",
+            code="invalid_api_key",
+            headers=_CHALLENGE,
+        )
+    try:
+        name = check_library_name(request.match_info["library"])
+    except InvalidName as exc:
+        raise BadRequest(str(exc), code="invalid_library") from None
+    library = await catalog.get_library(name)
+    if library is None or not key.may_use(library):
+        if key.library_id is not None:
+            raise Forbidden(f"this key may not use library {name!r}", code="wrong_library")
+        raise NotFound(f"no library {name!r}", code="library_not_found")
+    if not key.role.allows(needed):
+        raise Forbidden(
+            f"this needs a {needed.value} key; this one is {key.role.value}",
+            code="insufficient_role",
+        )
+    return key, library

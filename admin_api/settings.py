@@ -1,0 +1,30 @@
+"""Settings of the admin API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AdminSettings:
+    max_upload_bytes: int = field(
+        default=50 * 1024 * 1024,
+        metadata={
+            "env": "IMGORIGIN_MAX_UPLOAD_BYTES",
+            "help": "Largest original accepted, in bytes; larger uploads answer 413.",
+        },
+    )
+    public_url: str = field(
+        default="",
+        metadata={
+            "env": "IMGORIGIN_PUBLIC_URL",
+            "help": "Base URL of the public origin, used in the `url` of admin answers. "
+            "Empty means `http://<host>:<origin port>`.",
+        },
+    )
+
+    def validate(self) -> None:
+        if self.max_upload_bytes < 1:
+            raise ValueError("IMGORIGIN_MAX_UPLOAD_BYTES must be positive")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise ValueError("IMGORIGIN_PUBLIC_URL must be an http(s) URL")

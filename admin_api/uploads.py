@@ -1,0 +1,132 @@
+"""Reading an upload: a multipart form or a raw body, with a hard size cap.
+
+The body is read in chunks and refused (413) the moment it passes the cap, so a
+client cannot make the process buffer more than the cap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aiohttp import BodyPartReader, StreamReader, web
+
+from catalog import InvalidName, check_image_key, check_tag
+from origin.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+FIELDS = frozenset({"key", "tags", "alt", "activate"})
+MAX_FIELD_BYTES = 8192
+MAX_TAGS = 50
+MAX_ALT = 2000
+_CHUNK = 256 * 1024
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    key: str | None = None
+    tags: tuple[str, ...] = ()
+    alt: str | None = None
+    activate: bool = False
+
+    @classmethod
+    def parse(cls, fields: Mapping[str, str]) -> UploadForm:
+        try:
+            key = check_image_key(fields["key"]) if "key" in fields else None
+            tags = tuple(
+                dict.fromkeys(
+                    check_tag(t.strip()) for t in fields.get("tags", "").split(",") if t.strip()
+                )
+            )
+        except InvalidName as exc:
+            raise BadRequest(str(exc), code=f"invalid_{exc.kind}") from None
+        if len(tags) > MAX_TAGS:
+            raise BadRequest(f"at most {MAX_TAGS} tags", code="invalid_tag")
+        alt = fields.get("alt")
+        if alt is not None and len(alt) > MAX_ALT:
+            raise BadRequest(f"alt text has at most {MAX_ALT} characters", code="invalid_alt")
+        activate = _BOOLEANS.get(fields.get("activate", "false").lower())
+        if activate is None:
+            raise BadRequest("activate is true or false", code="invalid_activate")
+        return cls(key=key, tags=tags, alt=alt, activate=activate)
+
+
+@dataclass(frozen=True)
+class Upload:
+    data: bytes
+    form: UploadForm
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"the upload is larger than {limit} bytes", code="upload_too_large")
+
+
+async def _read_capped(stream: StreamReader | BodyPartReader, limit: int) -> bytes:
+    chunks, size = [], 0
+    while True:
+        if isinstance(stream, BodyPartReader):
+            chunk = await stream.read_chunk(_CHUNK)
+        else:
+            chunk = await stream.read(_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+
+
+def _add_field(fields: dict[str, str], name: str, value: str) -> None:
+    if name not in FIELDS:
+        raise BadRequest(
+            f"unknown field {name!r}; fields are file, " + ", ".join(sorted(FIELDS)),
+            code="unknown_field",
+        )
+    if name in fields:
+        raise BadRequest(f"field {name!r} is given twice", code="repeated_field")
+    fields[name] = value
+
+
+async def _read_multipart(request: web.Request, limit: int, fields: dict[str, str]) -> bytes:
+    data: bytes | None = None
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise BadRequest("nested multipart is not accepted", code="invalid_multipart")
+            if part.name == "file":
+                if data is not None:
+                    raise BadRequest("one file per upload", code="repeated_field")
+                data = await _read_capped(part, limit)
+            else:
+                raw = await _read_capped(part, MAX_FIELD_BYTES)
+                _add_field(fields, part.name or "", raw.decode("utf-8", errors="strict"))
+    except (ValueError, AssertionError, UnicodeDecodeError) as exc:
+        # aiohttp's multipart reader reports a malformed body with these.
+        raise BadRequest(f"malformed multipart body: {exc}", code="invalid_multipart") from None
+    if data is None:
+        raise BadRequest("the form has no 'file' field", code="missing_file")
+    return data
+
+
+async def read_upload(request: web.Request, limit: int) -> Upload:
+    if request.content_length is not None and request.content_length > limit + MAX_FIELD_BYTES * 8:
+        raise _too_large(limit)
+    fields: dict[str, str] = {}
+    for name, value in request.query.items():
+        _add_field(fields, name, value)
+    if request.content_type == "multipart/form-data":
+        data = await _read_multipart(request, limit, fields)
+    elif request.content_type.startswith("image/") or (
+        request.content_type == "application/octet-stream"
+    ):
+        data = await _read_capped(request.content, limit)
+    else:
+        raise UnsupportedMediaType(
+            "send multipart/form-data with a 'file' field, or the image itself with an "
+            "image/* Content-Type",
+            code="unsupported_media_type",
+        )
+    if not data:
+        raise BadRequest("the upload is empty", code="empty_upload")
+    return Upload(data, UploadForm.parse(fields))

@@ -1,0 +1,72 @@
+"""The variant cache: serve from the store, or render once however many ask at once.
+
+Within one process, requests for the same missing variant share one render task;
+the task is shielded, so the render and the store write finish even when the
+request that started them goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+
+from cache.variants import variant_prefix
+from storage import BlobStore
+
+log = logging.getLogger(__name__)
+
+Render = Callable[[], Awaitable[bytes]]
+
+
+class Outcome(StrEnum):
+    HIT = "HIT"  # read from the store
+    MISS = "MISS"  # this request rendered it
+    COALESCED = "COALESCED"  # this request waited for another request's render
+
+
+class VariantCache:
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+        self._flights: dict[str, asyncio.Task[tuple[bytes, Outcome]]] = {}
+
+    async def get_or_render(
+        self, key: str, content_type: str, render: Render
+    ) -> tuple[bytes, Outcome]:
+        blob = await self._store.get(key)
+        if blob is not None:
+            return blob.data, Outcome.HIT
+        flight = self._flights.get(key)
+        if flight is not None:
+            data, _ = await asyncio.shield(flight)
+            return data, Outcome.COALESCED
+        flight = asyncio.create_task(self._render_and_put(key, content_type, render))
+        self._flights[key] = flight
+        flight.add_done_callback(lambda done: self._landed(key, done))
+        return await asyncio.shield(flight)
+
+    async def _render_and_put(
+        self, key: str, content_type: str, render: Render
+    ) -> tuple[bytes, Outcome]:
+        # A render that finished between our miss and our claim has stored it already.
+        blob = await self._store.get(key)
+        if blob is not None:
+            return blob.data, Outcome.HIT
+        data = await render()
+        await self._store.put(key, data, content_type)
+        return data, Outcome.MISS
+
+    async def purge(self, image_id: str) -> int:
+        """Delete every stored variant of an image, after letting this process's
+        renders of it land, so none of them writes a variant back after the purge."""
+        prefix = variant_prefix(image_id)
+        landing = [f for key, f in self._flights.items() if key.startswith(prefix)]
+        await asyncio.gather(*landing, return_exceptions=True)
+        return await self._store.delete_prefix(prefix)
+
+    def _landed(self, key: str, flight: asyncio.Task[tuple[bytes, Outcome]]) -> None:
+        self._flights.pop(key, None)
+        if not flight.cancelled() and flight.exception() is not None:
+            # Retrieved here so that a render nobody waits for any more is still logged once.
+            log.debug("render of %s failed: %r", key, flight.exception())

@@ -1,0 +1,28 @@
+"""The catalog: libraries, images, tags and API keys on PostgreSQL (asyncpg)."""
+
+from __future__ import annotations
+
+from catalog.embedded import start_embedded
+from catalog.models import ApiKey, Image, Library, NewImage, Role, Status
+from catalog.naming import InvalidName, check_image_key, check_library_name, check_tag
+from catalog.resolver import Resolver
+from catalog.settings import CatalogSettings
+from catalog.store import Catalog, KeyConflict
+
+__all__ = [
+    "ApiKey",
+    "Catalog",
+    "CatalogSettings",
+    "Image",
+    "InvalidName",
+    "KeyConflict",
+    "Library",
+    "NewImage",
+    "Resolver",
+    "Role",
+    "Status",
+    "check_image_key",
+    "check_library_name",
+    "check_tag",
+    "start_embedded",
+]

@@ -1,0 +1,204 @@
+"""The catalog on PostgreSQL: every query the program makes, in one place."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from catalog.migrate import migrate
+from catalog.models import ApiKey, Image, Library, NewImage, Role, Status
+from catalog.settings import CatalogSettings
+
+
+class KeyConflict(Exception):
+    """Another live image in the library already has this key."""
+
+
+_IMAGE_SELECT = """
+    SELECT i.*, l.name AS library,
+           coalesce((SELECT array_agg(t.tag ORDER BY t.tag) FROM image_tags t
+                     WHERE t.image_id = i.id), '{}') AS tags
+    FROM images i JOIN libraries l ON l.id = i.library_id
+"""
+
+_KEY_PREFIX = "io_"
+
+
+def hash_api_key(key: str) -> bytes:
+    # API keys carry 256 random bits, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(key.encode()).digest()
+
+
+class Catalog:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(cls, url: str, settings: CatalogSettings) -> AsyncIterator[Catalog]:
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=1,
+            max_size=settings.pool_size,
+            timeout=settings.timeout,
+            command_timeout=settings.timeout,
+        )
+        try:
+            yield cls(pool)
+        finally:
+            await pool.close()
+
+    async def migrate(self) -> list[str]:
+        async with self.pool.acquire() as conn:
+            return await migrate(conn)
+
+    async def ping(self) -> None:
+        await self.pool.fetchval("SELECT 1")
+
+    # Libraries and API keys
+
+    async def ensure_library(self, name: str) -> Library:
+        row = await self.pool.fetchrow(
+            "INSERT INTO libraries (name) VALUES ($1)"
+            " ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name"
+            " RETURNING id, name, created_at",
+            name,
+        )
+        return Library(**dict(row))
+
+    async def get_library(self, name: str) -> Library | None:
+        row = await self.pool.fetchrow(
+            "SELECT id, name, created_at FROM libraries WHERE name = $1", name
+        )
+        return Library(**dict(row)) if row else None
+
+    async def create_api_key(
+        self, library: Library, role: Role, name: str = "", *, replace_named: bool = False
+    ) -> tuple[str, ApiKey]:
+        """Make a key and store its hash; the key itself is returned once, here.
+
+        With `replace_named`, earlier live keys of the library with the same name are
+        revoked in the same transaction (how `serve --demo` rotates its key).
+        """
+        plain = _KEY_PREFIX + secrets.token_urlsafe(32)
+        async with self.pool.acquire() as conn, conn.transaction():
+            if replace_named:
+                await conn.execute(
+                    "UPDATE api_keys SET revoked_at = now()"
+                    " WHERE library_id = $1 AND name = $2 AND revoked_at IS NULL",
+                    library.id,
+                    name,
+                )
+            row = await conn.fetchrow(
+                "INSERT INTO api_keys (library_id, name, role, key_hash, prefix)"
+                " VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                library.id,
+                name,
+                role.value,
+                hash_api_key(plain),
+                plain[:10],
+            )
+        key = ApiKey(row["id"], library.id, name, role, plain[:10])
+        return plain, key
+
+    async def authenticate(self, plain: str) -> ApiKey | None:
+        """The live key with this secret, or None (unknown, revoked or expired)."""
+        row = await self.pool.fetchrow(
+            "UPDATE api_keys SET last_used_at = now()"
+            " WHERE key_hash = $1 AND revoked_at IS NULL"
+            "   AND (expires_at IS NULL OR expires_at > now())"
+            " RETURNING id, library_id, name, role, prefix",
+            hash_api_key(plain),
+        )
+        if row is None:
+            return None
+        return ApiKey(row["id"], row["library_id"], row["name"], Role(row["role"]), row["prefix"])
+
+    # Images
+
+    async def insert_image(self, new: NewImage) -> Image:
+        async with self.pool.acquire() as conn, conn.transaction():
+            try:
+                await conn.execute(
+                    "INSERT INTO images (id, library_id, key, status, sha256, format,"
+                    " width, height, bytes, alt, activated_at)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+                    "         CASE WHEN $4 = 'active' THEN now() END)",
+                    new.id,
+                    new.library_id,
+                    new.key,
+                    new.status.value,
+                    new.sha256,
+                    new.format,
+                    new.width,
+                    new.height,
+                    new.bytes,
+                    new.alt,
+                )
+            except asyncpg.UniqueViolationError as exc:
+                raise KeyConflict(new.key) from exc
+            await conn.executemany(
+                "INSERT INTO image_tags (image_id, tag) VALUES ($1, $2)",
+                [(new.id, tag) for tag in new.tags],
+            )
+            row = await conn.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", new.id)
+        return Image.from_row(row)
+
+    async def get_image(self, library: Library, image_id: str) -> Image | None:
+        row = await self.pool.fetchrow(
+            _IMAGE_SELECT + " WHERE i.library_id = $1 AND i.id = $2 AND i.status <> 'deleted'",
+            library.id,
+            image_id,
+        )
+        return Image.from_row(row) if row else None
+
+    async def resolve(self, library: str, key: str) -> Image | None:
+        """The active image published under library/key: the origin's one query."""
+        row = await self.pool.fetchrow(
+            _IMAGE_SELECT + " WHERE l.name = $1 AND i.key = $2 AND i.status = 'active'",
+            library,
+            key,
+        )
+        return Image.from_row(row) if row else None
+
+    async def set_status(self, library: Library, image_id: str, status: Status) -> Image | None:
+        """Move a live image to `status`; None when there is no such live image."""
+        row = await self.pool.fetchrow(
+            "UPDATE images SET status = $3, updated_at = now(),"
+            " activated_at = CASE WHEN $3 = 'active' THEN coalesce(activated_at, now())"
+            "                     ELSE activated_at END,"
+            " deleted_at = CASE WHEN $3 = 'deleted' THEN now() END"
+            " WHERE library_id = $1 AND id = $2 AND status <> 'deleted'"
+            " RETURNING id",
+            library.id,
+            image_id,
+            status.value,
+        )
+        if row is None:
+            return None
+        found = await self.pool.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", image_id)
+        return Image.from_row(found)
+
+    @asynccontextmanager
+    async def original_lock(self, sha256: str) -> AsyncIterator[None]:
+        """Serialise, across the fleet, whoever stores or deletes one shared original,
+        so a delete never removes a blob that an upload is about to point a row at.
+        (asyncpg's connection reset on release also drops the lock if we are cancelled.)"""
+        async with self.pool.acquire() as conn:
+            await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", sha256)
+            try:
+                yield
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", sha256)
+
+    async def sha256_in_use(self, sha256: str) -> bool:
+        return bool(
+            await self.pool.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM images WHERE sha256 = $1 AND status <> 'deleted')",
+                sha256,
+            )
+        )

@@ -1,0 +1,1 @@
+"""imgorigin's composition root: settings, the app factory and the CLI."""

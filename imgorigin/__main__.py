@@ -1,0 +1,3 @@
+from imgorigin.cli import main
+
+main()

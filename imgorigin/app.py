@@ -1,0 +1,86 @@
+"""The composition root: builds every service once and injects it into both apps.
+
+The origin and the admin API share one set of services (one pool of database
+connections, one render pool, one variant cache), so their lifetimes are owned by
+`open_services`, not by either app's cleanup_ctx.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from admin_api.app import Admin, create_admin_app
+from cache import VariantCache
+from catalog import Catalog, Resolver, start_embedded
+from imgorigin.settings import Settings
+from origin.app import Origin, create_origin_app
+from origin.pipeline import vips
+from origin.pipeline.pool import RenderPool
+from storage import BlobStore, open_store
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    catalog: Catalog
+    store: BlobStore
+    variants: VariantCache
+    resolver: Resolver
+    pool: RenderPool
+
+
+async def database_url(settings: Settings) -> str:
+    """The configured PostgreSQL, or the embedded one under the data dir."""
+    if settings.catalog.database_url:
+        return settings.catalog.database_url
+    return await start_embedded(settings.server.data_dir, settings.catalog.timeout)
+
+
+@asynccontextmanager
+async def open_catalog(settings: Settings) -> AsyncIterator[Catalog]:
+    url = await database_url(settings)
+    async with Catalog.connect(url, settings.catalog) as catalog:
+        yield catalog
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    vips.configure()
+    async with AsyncExitStack() as stack:
+        catalog = await stack.enter_async_context(open_catalog(settings))
+        await catalog.migrate()
+        store = open_store(settings.storage, settings.server.data_dir)
+        stack.push_async_callback(store.close)
+        await store.health()
+        pool = RenderPool(settings.origin.workers, settings.origin.render_queue)
+        stack.callback(pool.close)
+        resolver = Resolver(
+            catalog.resolve, settings.catalog.resolve_cache_ttl, settings.catalog.resolve_cache_size
+        )
+        yield Services(settings, catalog, store, VariantCache(store), resolver, pool)
+
+
+def build_apps(services: Services) -> tuple[web.Application, web.Application]:
+    """(origin app, admin app), sharing `services`."""
+    settings = services.settings
+    origin = Origin(
+        resolver=services.resolver,
+        variants=services.variants,
+        store=services.store,
+        pool=services.pool,
+        settings=settings.origin,
+    )
+    admin = Admin(
+        catalog=services.catalog,
+        store=services.store,
+        variants=services.variants,
+        resolver=services.resolver,
+        pool=services.pool,
+        settings=settings.admin,
+        max_source_pixels=settings.origin.max_source_pixels,
+    )
+    return create_origin_app(origin), create_admin_app(admin)

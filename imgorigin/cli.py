@@ -1,0 +1,160 @@
+"""The `imgorigin` command: serve, migrate, keys, settings."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from aiohttp import web
+
+from catalog import InvalidName, Role, check_library_name
+from imgorigin.app import build_apps, open_catalog, open_services
+from imgorigin.settings import Settings, settings_markdown
+
+log = logging.getLogger("imgorigin")
+
+DEMO_LIBRARY = "demo"
+DEMO_KEY_NAME = "serve --demo"
+_SETTINGS_START = "<!-- settings:start -->"
+_SETTINGS_END = "<!-- settings:end -->"
+
+
+def _library(value: str) -> str:
+    try:
+        return check_library_name(value)
+    except InvalidName as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir", type=Path, help="data folder (default: $IMGORIGIN_DATA_DIR or ./data)"
+    )
+    root = argparse.ArgumentParser(prog="imgorigin", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", parents=[common], help="run the origin and admin API")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--origin-port", type=int, help="public origin port (default 8080)")
+    serve.add_argument("--admin-port", type=int, help="admin API port (default 8081)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help=f"create library {DEMO_LIBRARY!r} and print a fresh admin key for it "
+        "(the previous one printed this way is revoked)",
+    )
+
+    commands.add_parser("migrate", parents=[common], help="apply new database migrations")
+
+    keys = commands.add_parser("keys", help="manage admin API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser(
+        "create", parents=[common], help="create a key; prints it alone on the last line"
+    )
+    create.add_argument("--library", required=True, type=_library)
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.ADMIN.value)
+    create.add_argument("--name", default="", help="a label for the key")
+
+    show = commands.add_parser("settings", help="print every setting with its meaning")
+    show.add_argument("--markdown", action="store_true", help="as the README's Markdown table")
+    show.add_argument("--write", type=Path, help="replace the settings table in this file")
+    return root
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    overrides = {
+        name: getattr(args, name)
+        for name in ("data_dir", "host", "origin_port", "admin_port")
+        if getattr(args, name, None) is not None
+    }
+    return replace(settings, server=replace(settings.server, **overrides)).resolved()
+
+
+async def serve(settings: Settings, demo: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with open_services(settings) as services:
+        demo_key = None
+        if demo:
+            library = await services.catalog.ensure_library(DEMO_LIBRARY)
+            demo_key, _ = await services.catalog.create_api_key(
+                library, Role.ADMIN, DEMO_KEY_NAME, replace_named=True
+            )
+        origin_app, admin_app = build_apps(services)
+        runners = [web.AppRunner(origin_app), web.AppRunner(admin_app)]
+        ports = (settings.server.origin_port, settings.server.admin_port)
+        try:
+            for runner, port in zip(runners, ports, strict=True):
+                await runner.setup()
+                await web.TCPSite(runner, settings.server.host, port).start()
+            print(f"origin     http://{settings.server.host}:{ports[0]}", flush=True)
+            print(f"admin API  http://{settings.server.host}:{ports[1]}", flush=True)
+            if demo_key:
+                print(f"demo library {DEMO_LIBRARY!r}, admin key:\n{demo_key}", flush=True)
+            await stop.wait()
+            log.info("stopping")
+        finally:
+            for runner in runners:
+                await runner.cleanup()
+
+
+async def migrate(settings: Settings) -> None:
+    async with open_catalog(settings) as catalog:
+        applied = await catalog.migrate()
+    print(f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else ""))
+
+
+async def create_key(settings: Settings, library_name: str, role: Role, name: str) -> None:
+    async with open_catalog(settings) as catalog:
+        await catalog.migrate()
+        library = await catalog.ensure_library(library_name)
+        key, record = await catalog.create_api_key(library, role, name)
+    print(f"library {library.name!r}, role {role.value}, key id {record.id}:")
+    print(key)
+
+
+def write_settings_table(path: Path) -> None:
+    text = path.read_text()
+    head, start, rest = text.partition(_SETTINGS_START)
+    _, end, tail = rest.partition(_SETTINGS_END)
+    if not start or not end:
+        raise SystemExit(f"{path}: no {_SETTINGS_START} ... {_SETTINGS_END} block")
+    path.write_text(f"{head}{start}\n{settings_markdown()}{end}{tail}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    if args.command == "settings":
+        if args.write:
+            write_settings_table(args.write)
+        else:
+            sys.stdout.write(settings_markdown())
+        return
+    try:
+        settings = settings_from(args)
+    except ValueError as exc:
+        raise SystemExit(f"imgorigin: {exc}") from None
+    logging.basicConfig(
+        level=settings.server.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every command at INFO
+    if args.command == "serve":
+        asyncio.run(serve(settings, args.demo))
+    elif args.command == "migrate":
+        asyncio.run(migrate(settings))
+    elif args.command == "keys":
+        asyncio.run(create_key(settings, args.library, Role(args.role), args.name))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""All settings: one frozen dataclass per subsystem, combined here and read from the
+environment. Every field carries its variable name and help text, which is how
+`imgorigin settings --markdown` writes the table in README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from admin_api.settings import AdminSettings
+from catalog import CatalogSettings
+from origin.settings import OriginSettings
+from storage import StorageSettings
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    data_dir: Path = field(
+        default=Path("data"),
+        metadata={
+            "env": "IMGORIGIN_DATA_DIR",
+            "help": "Folder of the embedded defaults: PostgreSQL, the blob store, locks. "
+            "Also `--data-dir`.",
+        },
+    )
+    host: str = field(
+        default="127.0.0.1",
+        metadata={"env": "IMGORIGIN_HOST", "help": "Address both ports bind. Also `--host`."},
+    )
+    origin_port: int = field(
+        default=8080,
+        metadata={
+            "env": "IMGORIGIN_ORIGIN_PORT",
+            "help": "Port of the public origin. Also `--origin-port`.",
+        },
+    )
+    admin_port: int = field(
+        default=8081,
+        metadata={
+            "env": "IMGORIGIN_ADMIN_PORT",
+            "help": "Port of the admin API; keep it off the public network. Also `--admin-port`.",
+        },
+    )
+    log_level: str = field(
+        default="INFO",
+        metadata={"env": "IMGORIGIN_LOG_LEVEL", "help": "DEBUG, INFO, WARNING or ERROR."},
+    )
+
+    def validate(self) -> None:
+        for port in (self.origin_port, self.admin_port):
+            if not 0 <= port <= 65535:
+                raise ValueError(f"invalid port {port}")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError(f"IMGORIGIN_LOG_LEVEL: unknown level {self.log_level!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: ServerSettings = field(default_factory=ServerSettings)
+    catalog: CatalogSettings = field(default_factory=CatalogSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    origin: OriginSettings = field(default_factory=OriginSettings)
+    admin: AdminSettings = field(default_factory=AdminSettings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        sections = {f.name: _load(f.default_factory, env) for f in fields(cls)}  # type: ignore[misc]
+        return cls(**sections).resolved()
+
+    def resolved(self) -> Settings:
+        """Fill in defaults that depend on other settings, then validate."""
+        settings = self
+        if not self.admin.public_url:
+            public_url = f"http://{self.server.host}:{self.server.origin_port}"
+            settings = replace(self, admin=replace(self.admin, public_url=public_url))
+        for section in settings.sections():
+            section.validate()
+        return settings
+
+    def sections(self) -> list[Any]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+
+_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
+
+
+def _convert(kind: Any, raw: str, name: str) -> Any:
+    value = raw.strip()
+    if kind is int and _INTEGER.fullmatch(value):
+        return int(value)
+    if kind is float and _NUMBER.fullmatch(value):
+        return float(value)
+    if kind is str:
+        return value
+    if kind is Path:
+        return Path(value)
+    raise ValueError(f"{name}={raw!r}: expected {kind.__name__}")
+
+
+def _load(section: type, env: Mapping[str, str]) -> Any:
+    hints = typing.get_type_hints(section)
+    values = {
+        f.name: _convert(hints[f.name], env[f.metadata["env"]], f.metadata["env"])
+        for f in fields(section)
+        if f.metadata["env"] in env
+    }
+    return section(**values)
+
+
+def documented_settings() -> list[tuple[str, str, str]]:
+    """(variable, default, help) for every setting, in section order."""
+    rows = []
+    for section_field in fields(Settings):
+        section = section_field.default_factory()  # type: ignore[misc]
+        for f in fields(section):
+            default = getattr(section, f.name)
+            shown = f"`{default}`" if default not in ("", None) else "(empty)"
+            rows.append((f.metadata["env"], shown, f.metadata["help"]))
+    return rows
+
+
+def settings_markdown() -> str:
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    lines += [f"| `{env}` | {default} | {text} |" for env, default, text in documented_settings()]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,1 @@
+"""The public read path: URL dialects, negotiation, the render pipeline, handlers."""

@@ -1,0 +1,131 @@
+"""The public origin: `GET /{library}/{key}?{params}`, the read path of DESIGN.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import hdrs, web
+
+from cache import Outcome, VariantCache, etag, variant_key
+from catalog import Image, InvalidName, Resolver, check_image_key, check_library_name
+from origin import dialect
+from origin.errors import BadRequest, HTTPError, NotFound, error_middleware
+from origin.negotiate import negotiate
+from origin.pipeline.pool import RenderPool
+from origin.pipeline.render import render
+from origin.settings import OriginSettings
+from origin.spec import TransformSpec
+from storage import BlobStore, original_key
+
+
+class OriginalMissing(HTTPError):
+    """The catalog names an original the store does not have: our fault, not the client's."""
+
+    status, default_code = 500, "original_missing"
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One rendered file: an image version in one concrete spec."""
+
+    image: Image
+    spec: TransformSpec  # format fixed
+    key: str
+    etag: str
+
+    @classmethod
+    def of(cls, image: Image, spec: TransformSpec) -> Variant:
+        assert spec.format is not None
+        key = variant_key(image.id, image.version, spec.canonical(), spec.format.value)
+        return cls(image, spec, key, etag(key))
+
+    @property
+    def mime(self) -> str:
+        assert self.spec.format is not None
+        return self.spec.format.mime
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The read path's collaborators, injected by the composition root."""
+
+    resolver: Resolver
+    variants: VariantCache
+    store: BlobStore
+    pool: RenderPool
+    settings: OriginSettings
+
+    async def resolve(self, library: str, key: str) -> Image:
+        image = await self.resolver.resolve(library, key)
+        if image is None:
+            raise NotFound(f"no image at {library}/{key}", code="image_not_found")
+        return image
+
+    async def fetch(self, variant: Variant) -> tuple[bytes, Outcome]:
+        async def render_variant() -> bytes:
+            async with self.pool.slot():
+                original = await self.store.get(original_key(variant.image.sha256))
+                if original is None:
+                    raise OriginalMissing(f"the original of image {variant.image.id} is missing")
+                return await self.pool.run(
+                    render, original.data, variant.spec, self.settings.max_source_pixels
+                )
+
+        return await self.variants.get_or_render(variant.key, variant.mime, render_variant)
+
+
+ORIGIN = web.AppKey("origin", Origin)
+
+
+def image_address(request: web.Request) -> tuple[str, str]:
+    try:
+        return (
+            check_library_name(request.match_info["library"]),
+            check_image_key(request.match_info["key"]),
+        )
+    except InvalidName as exc:
+        raise BadRequest(str(exc), code="invalid_key") from None
+
+
+def etag_matches(request: web.Request, tag: str) -> bool:
+    header = request.headers.get(hdrs.IF_NONE_MATCH, "")
+    candidates = {c.strip().removeprefix("W/") for c in header.split(",")}
+    return tag in candidates or "*" in candidates
+
+
+async def serve_image(request: web.Request) -> web.StreamResponse:
+    origin = request.app[ORIGIN]
+    library, key = image_address(request)
+    spec = dialect.parse(request.query_string)
+    image = await origin.resolve(library, key)
+    fmt, negotiated = negotiate(spec, request.headers.get(hdrs.ACCEPT), image.format)
+    variant = Variant.of(image, spec.for_output(fmt))
+    headers = variant_headers(variant, negotiated, origin.settings)
+    if etag_matches(request, variant.etag):
+        return web.Response(status=304, headers=headers)
+    data, outcome = await origin.fetch(variant)
+    headers["X-Cache"] = outcome.value
+    return web.Response(body=data, content_type=variant.mime, headers=headers)
+
+
+def variant_headers(variant: Variant, negotiated: bool, settings: OriginSettings) -> dict[str, str]:
+    headers = {
+        hdrs.CACHE_CONTROL: settings.cache_control,
+        hdrs.ETAG: variant.etag,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if negotiated:
+        headers[hdrs.VARY] = "Accept"
+    return headers
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def create_origin_app(origin: Origin) -> web.Application:
+    app = web.Application(middlewares=[error_middleware])
+    app[ORIGIN] = origin
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/{library}/{key:.+}", serve_image)
+    return app

@@ -1,0 +1,104 @@
+"""Typed errors and the one middleware that turns them into the JSON error body.
+
+Each error carries its HTTP status and a stable code; handlers raise, never build
+error responses themselves. Anything untyped is a bug: logged, answered 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from storage import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class HTTPError(Exception):
+    status = 500
+    default_code = "internal"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.headers = dict(headers or {})
+
+
+class BadRequest(HTTPError):
+    status, default_code = 400, "bad_request"
+
+
+class Unauthorized(HTTPError):
+    status, default_code = 401, "unauthorized"
+
+
+class Forbidden(HTTPError):
+    status, default_code = 403, "forbidden"
+
+
+class NotFound(HTTPError):
+    status, default_code = 404, "not_found"
+
+
+class Conflict(HTTPError):
+    status, default_code = 409, "conflict"
+
+
+class PayloadTooLarge(HTTPError):
+    status, default_code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(HTTPError):
+    status, default_code = 415, "unsupported_media_type"
+
+
+class Unprocessable(HTTPError):
+    status, default_code = 422, "unprocessable"
+
+
+class Unavailable(HTTPError):
+    status, default_code = 503, "unavailable"
+
+
+def error_response(status: int, code: str, message: str, headers: Mapping[str, str] = {}) -> web.Response:
+    response = web.json_response(
+        {"error": {"code": code, "message": message}}, status=status, headers=headers
+    )
+    # An error must not be pinned by a cache the way a variant is.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# aiohttp's own routing errors, given stable codes of ours.
+_AIOHTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    try:
+        return await handler(request)
+    except HTTPError as exc:
+        if exc.status >= 500:
+            log.warning("%s %s: %s", request.method, request.rel_url, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+    except StoreUnavailable as exc:
+        log.warning("%s %s: %s", request.method, request.rel_url, exc)
+        return error_response(503, "store_unavailable", "the blob store is unavailable",
+                              {"Retry-After": "5"})
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _AIOHTTP_CODES.get(exc.status, "http_error")
+        return error_response(exc.status, code, exc.reason, {})
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.rel_url)
+        return error_response(500, "internal", "internal error")

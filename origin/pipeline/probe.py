@@ -1,0 +1,43 @@
+"""What an upload is, checked before it is stored: format, size, decodability."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyvips
+
+from origin.errors import UnsupportedMediaType, Unprocessable
+from origin.pipeline.formats import sniff
+from origin.pipeline.render import read_header
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    format: str
+    width: int
+    height: int
+    has_alpha: bool
+    pages: int
+
+
+def probe(data: bytes, max_pixels: int) -> Probe:
+    """Identify and fully decode (at a small scale) an upload; typed errors otherwise.
+
+    The small decode is what catches truncated and corrupt files at upload, not at
+    the first render; with shrink-on-load it costs little even for large JPEGs.
+    """
+    fmt = sniff(data)
+    if fmt is None:
+        raise UnsupportedMediaType(
+            "not an image we accept: JPEG, PNG, WebP, GIF, AVIF or TIFF",
+            code="unsupported_image",
+        )
+    header = read_header(data, max_pixels)
+    try:
+        pyvips.Image.thumbnail_buffer(data, 64, option_string="fail_on=truncated").avg()
+    except pyvips.Error as exc:
+        raise Unprocessable(
+            f"the image is damaged: {str(exc).splitlines()[-1].strip()}",
+            code="undecodable_image",
+        ) from None
+    return Probe(fmt, header.width, header.height, header.has_alpha, header.pages)

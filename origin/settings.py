@@ -1,0 +1,50 @@
+"""Settings of the public read path: render limits and response caching."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class OriginSettings:
+    render_workers: int = field(
+        default=0,
+        metadata={
+            "env": "IMGORIGIN_RENDER_WORKERS",
+            "help": "Renders run at once per process (threads). 0 means one per CPU core.",
+        },
+    )
+    render_queue: int = field(
+        default=64,
+        metadata={
+            "env": "IMGORIGIN_RENDER_QUEUE",
+            "help": "Requests that may wait for a render thread; past that a miss answers "
+            "503 with Retry-After.",
+        },
+    )
+    max_source_pixels: int = field(
+        default=100_000_000,
+        metadata={
+            "env": "IMGORIGIN_MAX_SOURCE_PIXELS",
+            "help": "Largest original accepted (width x height); larger uploads answer 422.",
+        },
+    )
+    cache_control: str = field(
+        default="public, max-age=31536000, immutable",
+        metadata={
+            "env": "IMGORIGIN_CACHE_CONTROL",
+            "help": "Cache-Control of served variants. A variant URL's bytes never change "
+            "(replacing an original makes new variants), hence `immutable`.",
+        },
+    )
+
+    @property
+    def workers(self) -> int:
+        return self.render_workers or os.cpu_count() or 1
+
+    def validate(self) -> None:
+        if self.render_workers < 0 or self.render_queue < 0:
+            raise ValueError("IMGORIGIN_RENDER_WORKERS and IMGORIGIN_RENDER_QUEUE are >= 0")
+        if self.max_source_pixels < 1:
+            raise ValueError("IMGORIGIN_MAX_SOURCE_PIXELS must be positive")
