@@ -8,7 +8,7 @@ from catalog import ApiKey, Catalog, InvalidName, Library, Role, check_library_n
 from origin.errors import BadRequest, Forbidden, NotFound, Unauthorized
 
 _SCHEMES = ("bearer", "apikey")
-_CHALLENGE = {hdrs.WWW_AUTHENTICATE: 'Bearer realm="imgorigin"'}
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="imgorigin"'}
 
 
 def presented_key(request: web.Request) -> str:
@@ -23,9 +23,7 @@ def presented_key(request: web.Request) -> str:
     return key.strip()
 
 
-async def authorize(
-    request: web.Request, catalog: Catalog, needed: Role
-) -> tuple[ApiKey, Library]:
+async def authorize(request: web.Request, catalog: Catalog, needed: Role) -> tuple[ApiKey, Library]:
     """The caller's key and the library of the URL; 401, 403 or 404 otherwise.
 
     A key scoped to another library gets 403 whether or not the library exists, so

@@ -62,7 +62,8 @@ def _too_large(limit: int) -> PayloadTooLarge:
 
 
 async def _read_capped(stream: StreamReader | BodyPartReader, limit: int) -> bytes:
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         if isinstance(stream, BodyPartReader):
             chunk = await stream.read_chunk(_CHUNK)

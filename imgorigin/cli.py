@@ -147,7 +147,9 @@ def main(argv: list[str] | None = None) -> None:
         level=settings.server.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("pgserver").setLevel(logging.WARNING)  # it logs every command at INFO
+    # Both log routine work at INFO (every pg_ctl command, every libvips threadpool).
+    for chatty in ("pgserver", "pyvips"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     if args.command == "serve":
         asyncio.run(serve(settings, args.demo))
     elif args.command == "migrate":

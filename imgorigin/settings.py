@@ -70,8 +70,9 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
-        sections = {f.name: _load(f.default_factory, env) for f in fields(cls)}  # type: ignore[misc]
-        return cls(**sections).resolved()
+        return cls(
+            **{name: _load(section, env) for name, section in _sections().items()}
+        ).resolved()
 
     def resolved(self) -> Settings:
         """Fill in defaults that depend on other settings, then validate."""
@@ -85,6 +86,12 @@ class Settings:
 
     def sections(self) -> list[Any]:
         return [getattr(self, f.name) for f in fields(self)]
+
+
+def _sections() -> dict[str, type]:
+    """Section name -> its settings class, in the order of Settings' fields."""
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in fields(Settings)}
 
 
 _INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
@@ -117,8 +124,8 @@ def _load(section: type, env: Mapping[str, str]) -> Any:
 def documented_settings() -> list[tuple[str, str, str]]:
     """(variable, default, help) for every setting, in section order."""
     rows = []
-    for section_field in fields(Settings):
-        section = section_field.default_factory()  # type: ignore[misc]
+    for section_type in _sections().values():
+        section = section_type()
         for f in fields(section):
             default = getattr(section, f.name)
             shown = f"`{default}`" if default not in ("", None) else "(empty)"

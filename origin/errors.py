@@ -65,7 +65,9 @@ class Unavailable(HTTPError):
     status, default_code = 503, "unavailable"
 
 
-def error_response(status: int, code: str, message: str, headers: Mapping[str, str] = {}) -> web.Response:
+def error_response(
+    status: int, code: str, message: str, headers: Mapping[str, str] = {}
+) -> web.Response:
     response = web.json_response(
         {"error": {"code": code, "message": message}}, status=status, headers=headers
     )
@@ -92,8 +94,9 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
         return error_response(exc.status, exc.code, exc.message, exc.headers)
     except StoreUnavailable as exc:
         log.warning("%s %s: %s", request.method, request.rel_url, exc)
-        return error_response(503, "store_unavailable", "the blob store is unavailable",
-                              {"Retry-After": "5"})
+        return error_response(
+            503, "store_unavailable", "the blob store is unavailable", {"Retry-After": "5"}
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pyvips
 
-from origin.errors import UnsupportedMediaType, Unprocessable
+from origin.errors import Unprocessable, UnsupportedMediaType
 from origin.pipeline.formats import sniff
 from origin.pipeline.render import read_header
 

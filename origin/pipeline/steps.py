@@ -27,9 +27,7 @@ def load(original: bytes, plan: Plan) -> pyvips.Image:
         return pyvips.Image.thumbnail_buffer(
             original, plan.width, height=plan.height, crop="centre", size="both"
         )
-    return pyvips.Image.thumbnail_buffer(
-        original, plan.width, height=plan.height, size="force"
-    )
+    return pyvips.Image.thumbnail_buffer(original, plan.width, height=plan.height, size="force")
 
 
 def to_srgb(image: pyvips.Image) -> pyvips.Image:

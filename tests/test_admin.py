@@ -1,0 +1,325 @@
+"""The admin API over real HTTP, on a real PostgreSQL and the filesystem store."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+from aiohttp import FormData
+from aiohttp.test_utils import TestClient
+
+from catalog import Role
+from imgorigin.app import Services, build_apps
+from storage import original_key
+from tests import images
+from tests.conftest import Tenant, error_of, upload
+
+
+async def test_multipart_upload_answers_the_contract(admin: TestClient, tenant: Tenant) -> None:
+    data = images.jpeg(640, 480)
+    body = await upload(admin, tenant, data, key="cats/tom.jpg", tags="cat, pet,cat", alt="Tom")
+    assert set(body) >= {
+        "id",
+        "library",
+        "key",
+        "status",
+        "width",
+        "height",
+        "format",
+        "bytes",
+        "sha256",
+        "tags",
+        "created_at",
+        "url",
+    }
+    assert body["library"] == tenant.name
+    assert body["key"] == "cats/tom.jpg"
+    assert body["status"] == "pending"
+    assert (body["width"], body["height"], body["format"]) == (640, 480, "jpeg")
+    assert body["bytes"] == len(data)
+    assert body["sha256"] == hashlib.sha256(data).hexdigest()
+    assert body["tags"] == ["cat", "pet"]
+    assert body["alt"] == "Tom"
+    assert body["url"].endswith(f"/{tenant.name}/cats/tom.jpg")
+
+    response = await admin.get(f"{tenant.images}/{body['id']}", headers=tenant.auth(Role.READ))
+    assert response.status == 200
+    assert await response.json() == body
+
+
+async def test_raw_body_upload_with_query_fields(admin: TestClient, tenant: Tenant) -> None:
+    data = images.photo(300, 200).pngsave_buffer()
+    response = await admin.post(
+        tenant.images,
+        params={"key": "raw/one.png", "activate": "true", "tags": "a"},
+        data=data,
+        headers={**tenant.auth(), "Content-Type": "image/png"},
+    )
+    body = await response.json()
+    assert response.status == 201, body
+    assert (body["key"], body["status"], body["format"], body["tags"]) == (
+        "raw/one.png",
+        "active",
+        "png",
+        ["a"],
+    )
+
+
+async def test_format_comes_from_the_bytes_not_the_name(admin: TestClient, tenant: Tenant) -> None:
+    webp = images.photo(100, 80).webpsave_buffer()
+    response = await admin.post(
+        tenant.images, data=webp, headers={**tenant.auth(), "Content-Type": "image/jpeg"}
+    )
+    body = await response.json()
+    assert body["format"] == "webp"
+    assert body["key"] == f"{body['id']}.webp"  # no key given: {id}.{ext}
+
+
+async def test_default_key_uses_the_format_extension(admin: TestClient, tenant: Tenant) -> None:
+    body = await upload(admin, tenant, images.jpeg(50, 40))
+    assert body["key"] == f"{body['id']}.jpg"
+
+
+async def test_identical_uploads_share_one_original(
+    admin: TestClient, tenant: Tenant, services: Services
+) -> None:
+    data = images.jpeg(64, 64)
+    first = await upload(admin, tenant, data, key="a.jpg")
+    second = await upload(admin, tenant, data, key="b.jpg")
+    assert first["sha256"] == second["sha256"] and first["id"] != second["id"]
+    assert await services.store.head(original_key(first["sha256"])) is not None
+
+
+async def test_activate_then_delete(
+    admin: TestClient, origin: TestClient, tenant: Tenant, services: Services
+) -> None:
+    body = await upload(admin, tenant, images.jpeg(200, 100), key="d/x.jpg")
+    path = f"/{tenant.name}/d/x.jpg"
+    assert (await origin.get(path)).status == 404  # pending is not served
+    response = await admin.post(f"{tenant.images}/{body['id']}/activate", headers=tenant.auth())
+    assert response.status == 200
+    assert (await response.json())["status"] == "active"
+    assert (await origin.get(path + "?w=50")).status == 200  # seen at once, despite the cache
+    assert (await origin.get(path + "?w=60&fm=webp")).status == 200
+    variants = services.settings.server.data_dir / "store" / "variants" / body["id"]
+    assert len(list(variants.rglob("*.*"))) == 2
+
+    response = await admin.delete(f"{tenant.images}/{body['id']}", headers=tenant.auth())
+    assert response.status == 204
+    assert (await origin.get(path + "?w=50")).status == 404
+    assert not variants.exists()
+    assert await services.store.head(original_key(body["sha256"])) is None
+    response = await admin.get(f"{tenant.images}/{body['id']}", headers=tenant.auth())
+    assert await error_of(response) == "image_not_found"
+    response = await admin.delete(f"{tenant.images}/{body['id']}", headers=tenant.auth())
+    assert await error_of(response) == "image_not_found"
+
+
+async def test_deleting_one_of_two_sharers_keeps_the_original(
+    admin: TestClient, origin: TestClient, tenant: Tenant, services: Services
+) -> None:
+    data = images.jpeg(80, 60)
+    first = await upload(admin, tenant, data, key="s/1.jpg", activate="true")
+    await upload(admin, tenant, data, key="s/2.jpg", activate="true")
+    assert (
+        await admin.delete(f"{tenant.images}/{first['id']}", headers=tenant.auth())
+    ).status == 204
+    assert await services.store.head(original_key(first["sha256"])) is not None
+    assert (await origin.get(f"/{tenant.name}/s/2.jpg?w=20")).status == 200
+
+
+async def test_a_deleted_key_can_be_used_again(admin: TestClient, tenant: Tenant) -> None:
+    first = await upload(admin, tenant, images.jpeg(30, 30), key="again.jpg")
+    await admin.delete(f"{tenant.images}/{first['id']}", headers=tenant.auth())
+    second = await upload(admin, tenant, images.jpeg(31, 30), key="again.jpg")
+    assert second["id"] != first["id"]
+
+
+async def test_key_conflict_is_409_and_leaves_no_orphan(
+    admin: TestClient, tenant: Tenant, services: Services
+) -> None:
+    await upload(admin, tenant, images.jpeg(40, 40), key="taken.jpg")
+    other = images.jpeg(41, 40)
+    body = await upload(admin, tenant, other, key="taken.jpg", expect=409)
+    assert body["error"]["code"] == "key_exists"
+    assert await services.store.head(original_key(hashlib.sha256(other).hexdigest())) is None
+
+
+async def _post(
+    admin: TestClient, tenant: Tenant, data: bytes, headers: dict[str, str], **params: str
+):  # type: ignore[no-untyped-def]
+    return await admin.post(tenant.images, data=data, headers=headers, params=params)
+
+
+async def test_authentication_and_roles(
+    admin: TestClient, tenant: Tenant, services: Services
+) -> None:
+    data = images.jpeg(20, 20)
+    raw = {"Content-Type": "image/jpeg"}
+    cases = [
+        ({}, 401, "missing_api_key"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, 401, "invalid_authorization"),
+        ({"Authorization": "Bearer"}, 401, "invalid_authorization"),
+        ({"Authorization": "Bearer io_not-a-key"}, 401, "invalid_api_key"),
+        (tenant.auth(Role.READ), 403, "insufficient_role"),
+    ]
+    for headers, status, code in cases:
+        response = await _post(admin, tenant, data, {**raw, **headers})
+        assert response.status == status, code
+        assert await error_of(response) == code
+        if status == 401:
+            assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    other = await services.catalog.ensure_library(tenant.name + "-other")
+    other_key, _ = await services.catalog.create_api_key(other, Role.ADMIN)
+    response = await _post(admin, tenant, data, {**raw, "Authorization": f"Bearer {other_key}"})
+    assert response.status == 403 and await error_of(response) == "wrong_library"
+    response = await admin.post(
+        "/v1/libraries/no-such-library/images",
+        data=data,
+        headers={**raw, "Authorization": f"Bearer {other_key}"},
+    )
+    assert response.status == 403 and await error_of(response) == "wrong_library"
+    response = await admin.post(
+        "/v1/libraries/Bad_Name/images", data=data, headers={**raw, **tenant.auth()}
+    )
+    assert response.status == 400 and await error_of(response) == "invalid_library"
+    response = await _post(
+        admin, tenant, data, {**raw, "Authorization": f"ApiKey {tenant.keys[Role.WRITE]}"}
+    )
+    assert response.status == 201
+
+
+async def test_revoked_key_is_refused(
+    admin: TestClient, tenant: Tenant, services: Services
+) -> None:
+    library = await services.catalog.get_library(tenant.name)
+    assert library is not None
+    first, _ = await services.catalog.create_api_key(library, Role.ADMIN, "rot", replace_named=True)
+    second, _ = await services.catalog.create_api_key(
+        library, Role.ADMIN, "rot", replace_named=True
+    )
+    get = f"{tenant.images}/nothing"
+    response = await admin.get(get, headers={"Authorization": f"Bearer {first}"})
+    assert await error_of(response) == "invalid_api_key"
+    response = await admin.get(get, headers={"Authorization": f"Bearer {second}"})
+    assert await error_of(response) == "image_not_found"
+
+
+async def test_bad_uploads(admin: TestClient, tenant: Tenant) -> None:
+    jpeg = images.jpeg(60, 40)
+    auth = tenant.auth()
+    cases = [
+        (b"just some text", {"Content-Type": "image/png"}, {}, 415, "unsupported_image"),
+        (
+            b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+            {"Content-Type": "image/svg+xml"},
+            {},
+            415,
+            "unsupported_image",
+        ),
+        (jpeg, {"Content-Type": "text/plain"}, {}, 415, "unsupported_media_type"),
+        (b"", {"Content-Type": "image/jpeg"}, {}, 400, "empty_upload"),
+        (jpeg[: len(jpeg) // 2], {"Content-Type": "image/jpeg"}, {}, 422, "undecodable_image"),
+        (jpeg[:40], {"Content-Type": "image/jpeg"}, {}, 422, "undecodable_image"),
+        (jpeg, {"Content-Type": "image/jpeg"}, {"key": "../etc/passwd"}, 400, "invalid_key"),
+        (jpeg, {"Content-Type": "image/jpeg"}, {"key": "a//b.jpg"}, 400, "invalid_key"),
+        (jpeg, {"Content-Type": "image/jpeg"}, {"key": "a\\b.jpg"}, 400, "invalid_key"),
+        (jpeg, {"Content-Type": "image/jpeg"}, {"key": "a?b.jpg"}, 400, "invalid_key"),
+        (jpeg, {"Content-Type": "image/jpeg"}, {"tags": "ok,not ok"}, 400, "invalid_tag"),
+        (jpeg, {"Content-Type": "image/jpeg"}, {"activate": "maybe"}, 400, "invalid_activate"),
+        (jpeg, {"Content-Type": "image/jpeg"}, {"colour": "red"}, 400, "unknown_field"),
+    ]
+    for data, headers, params, status, code in cases:
+        response = await _post(admin, tenant, data, {**auth, **headers}, **params)
+        assert response.status == status, (code, await response.text())
+        assert await error_of(response) == code
+
+
+async def test_bad_multipart_forms(admin: TestClient, tenant: Tenant) -> None:
+    form = FormData(default_to_multipart=True)
+    form.add_field("key", "x.jpg")
+    response = await admin.post(tenant.images, data=form, headers=tenant.auth())
+    assert response.status == 400 and await error_of(response) == "missing_file"
+
+    form = FormData()  # url-encoded: no way to carry an image
+    form.add_field("key", "x.jpg")
+    response = await admin.post(tenant.images, data=form, headers=tenant.auth())
+    assert response.status == 415 and await error_of(response) == "unsupported_media_type"
+
+    form = FormData()
+    form.add_field("file", images.jpeg(10, 10), filename="a.jpg")
+    form.add_field("file", images.jpeg(10, 10), filename="b.jpg")
+    response = await admin.post(tenant.images, data=form, headers=tenant.auth())
+    assert response.status == 400 and await error_of(response) == "repeated_field"
+
+    form = FormData()
+    form.add_field("file", images.jpeg(10, 10), filename="a.jpg")
+    form.add_field("key", "x.jpg")
+    response = await admin.post(
+        tenant.images, data=form, params={"key": "y.jpg"}, headers=tenant.auth()
+    )
+    assert response.status == 400 and await error_of(response) == "repeated_field"
+
+    response = await admin.post(
+        tenant.images,
+        data=b'--zz\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc',
+        headers={**tenant.auth(), "Content-Type": "multipart/form-data; boundary=zz"},
+    )
+    assert 400 <= response.status < 500
+    await error_of(response)
+
+
+async def test_upload_size_cap(services: Services, aiohttp_client, tenant: Tenant) -> None:  # type: ignore[no-untyped-def]
+    small = dataclasses.replace(
+        services,
+        settings=dataclasses.replace(
+            services.settings,
+            admin=dataclasses.replace(services.settings.admin, max_upload_bytes=10_000),
+        ),
+    )
+    client = await aiohttp_client(build_apps(small)[1])
+    big = images.jpeg(800, 600)
+    assert len(big) > 10_000
+    response = await client.post(
+        tenant.images, data=big, headers={**tenant.auth(), "Content-Type": "image/jpeg"}
+    )
+    assert response.status == 413 and await error_of(response) == "upload_too_large"
+    form = FormData()
+    form.add_field("file", big, filename="big.jpg")
+    response = await client.post(tenant.images, data=form, headers=tenant.auth())
+    assert response.status == 413 and await error_of(response) == "upload_too_large"
+
+    async def chunked():  # type: ignore[no-untyped-def]
+        for i in range(0, len(big), 4096):
+            yield big[i : i + 4096]
+
+    response = await client.post(
+        tenant.images, data=chunked(), headers={**tenant.auth(), "Content-Type": "image/jpeg"}
+    )
+    assert response.status == 413 and await error_of(response) == "upload_too_large"
+
+
+async def test_pixel_cap(services: Services, aiohttp_client, tenant: Tenant) -> None:  # type: ignore[no-untyped-def]
+    capped = dataclasses.replace(
+        services,
+        settings=dataclasses.replace(
+            services.settings,
+            origin=dataclasses.replace(services.settings.origin, max_source_pixels=100 * 100),
+        ),
+    )
+    client = await aiohttp_client(build_apps(capped)[1])
+    response = await client.post(
+        tenant.images,
+        data=images.jpeg(101, 100),
+        headers={**tenant.auth(), "Content-Type": "image/jpeg"},
+    )
+    assert response.status == 422 and await error_of(response) == "image_too_large"
+
+
+async def test_admin_routing_errors_are_json(admin: TestClient, tenant: Tenant) -> None:
+    assert await error_of(await admin.get("/nope")) == "not_found"
+    assert (
+        await error_of(await admin.put(tenant.images, headers=tenant.auth()))
+        == "method_not_allowed"
+    )
+    assert (await admin.get("/healthz")).status == 200

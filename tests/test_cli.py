@@ -1,0 +1,168 @@
+"""The commands a newcomer runs, on the embedded defaults: pgserver under a data dir.
+
+These start real processes: `imgorigin serve`, then `imgorigin keys create` against
+the same embedded PostgreSQL while serve is running, then an upload and a render
+over HTTP, then a clean stop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import images
+
+EXE = [sys.executable, "-m", "imgorigin"]
+
+
+def _env() -> dict[str, str]:
+    # The commands must find everything from --data-dir alone.
+    return {k: v for k, v in os.environ.items() if not k.startswith("IMGORIGIN_")}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*EXE, *args], env=_env(), capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path, int, int, str]]:
+    data_dir = tmp_path / "data"
+    origin_port, admin_port = _free_port(), _free_port()
+    process = subprocess.Popen(
+        [
+            *EXE,
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--origin-port",
+            str(origin_port),
+            "--admin-port",
+            str(admin_port),
+            "--demo",
+        ],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    try:
+        deadline = time.monotonic() + 90
+        assert process.stdout is not None
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line.rstrip("\n"))
+            if lines[-1].startswith("io_"):
+                break
+        assert lines and lines[-1].startswith("io_"), (lines, process.poll())
+        assert f"http://127.0.0.1:{origin_port}" in lines[0]
+        assert f"http://127.0.0.1:{admin_port}" in lines[1]
+        yield process, data_dir, origin_port, admin_port, lines[-1]
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _request(
+    url: str,
+    *,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    method: str | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_serve_upload_render_and_keys_while_serving(served) -> None:  # type: ignore[no-untyped-def]
+    process, data_dir, origin_port, admin_port, key = served
+    origin, admin = f"http://127.0.0.1:{origin_port}", f"http://127.0.0.1:{admin_port}"
+    assert _request(origin + "/healthz")[0] == 200
+    assert _request(admin + "/healthz")[0] == 200
+
+    status, _, body = _request(
+        admin + "/v1/libraries/demo/images?key=cats/tom.jpg&activate=true",
+        data=images.jpeg(1200, 800),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "image/jpeg"},
+    )
+    assert status == 201, body
+    status, headers, data = _request(origin + "/demo/cats/tom.jpg?w=400&fm=webp")
+    assert status == 200 and headers["Content-Type"] == "image/webp"
+    assert images.encoded(data).width == 400
+    assert headers["X-Cache"] == "MISS"
+    assert _request(origin + "/demo/cats/tom.jpg?fm=webp&w=400")[1]["X-Cache"] == "HIT"
+
+    # Another command joins the same embedded PostgreSQL while serve runs.
+    created = _run(
+        "keys", "create", "--library", "other", "--role", "read", "--data-dir", str(data_dir)
+    )
+    assert created.returncode == 0, created.stderr
+    read_key = created.stdout.strip().splitlines()[-1]
+    assert read_key.startswith("io_") and read_key != key
+    status, _, body = _request(
+        admin + "/v1/libraries/other/images/x", headers={"Authorization": f"Bearer {read_key}"}
+    )
+    assert status == 404 and json.loads(body)["error"]["code"] == "image_not_found"
+    status, _, body = _request(
+        admin + "/v1/libraries/other/images",
+        data=b"x",
+        method="POST",
+        headers={"Authorization": f"Bearer {read_key}"},
+    )
+    assert status == 403 and json.loads(body)["error"]["code"] == "insufficient_role"
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(30) == 0
+    # The last user of the embedded server gone, pgserver stops it.
+    assert not (data_dir / "postgres" / "postmaster.pid").exists()
+
+
+def test_keys_create_and_migrate_on_a_fresh_data_dir(tmp_path: Path) -> None:
+    data_dir = str(tmp_path / "data")
+    first = _run("keys", "create", "--library", "demo", "--data-dir", data_dir)
+    assert first.returncode == 0, first.stderr
+    second = _run("keys", "create", "--library", "demo", "--role", "write", "--data-dir", data_dir)
+    assert second.returncode == 0, second.stderr
+    keys = [r.stdout.strip().splitlines()[-1] for r in (first, second)]
+    assert all(k.startswith("io_") for k in keys) and keys[0] != keys[1]
+    migrated = _run("migrate", "--data-dir", data_dir)
+    assert migrated.returncode == 0 and "applied 0 migration(s)" in migrated.stdout
+    bad = _run("keys", "create", "--library", "Not Valid", "--data-dir", data_dir)
+    assert bad.returncode == 2 and "invalid library name" in bad.stderr
+
+
+def test_bad_settings_exit_with_a_message(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*EXE, "migrate", "--data-dir", str(tmp_path)],
+        env={**_env(), "IMGORIGIN_DB_POOL_SIZE": "many"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0 and "IMGORIGIN_DB_POOL_SIZE" in result.stderr

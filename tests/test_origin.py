@@ -1,0 +1,200 @@
+"""The public read path over real HTTP: variants, headers, caching, 4xx."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from aiohttp.test_utils import TestClient
+from yarl import URL
+
+from imgorigin.app import Services
+from tests import images
+from tests.conftest import Tenant, error_of, upload
+
+CHROME_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
+
+
+@pytest.fixture
+async def photo_path(admin: TestClient, tenant: Tenant) -> str:
+    await upload(admin, tenant, images.jpeg(1200, 800), key="cats/tom.jpg", activate="true")
+    return f"/{tenant.name}/cats/tom.jpg"
+
+
+async def test_first_request_renders_then_the_store_serves(
+    origin: TestClient, photo_path: str
+) -> None:
+    first = await origin.get(photo_path + "?w=400&fm=webp")
+    assert first.status == 200
+    assert first.headers["Content-Type"] == "image/webp"
+    assert first.headers["X-Cache"] == "MISS"
+    assert first.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert "Vary" not in first.headers
+    rendered = images.encoded(await first.read())
+    assert (rendered.width, rendered.height) == (400, 267)
+
+    second = await origin.get(photo_path + "?fm=webp&w=400")  # same variant, other order
+    assert second.headers["X-Cache"] == "HIT"
+    assert second.headers["ETag"] == first.headers["ETag"]
+    assert await second.read() == await first.read()
+
+
+async def test_etag_and_304(origin: TestClient, photo_path: str) -> None:
+    response = await origin.get(photo_path + "?w=100")
+    tag = response.headers["ETag"]
+    assert tag.startswith('"') and tag.endswith('"') and not tag.startswith("W/")
+    for header in (tag, f'"other", {tag}', f"W/{tag}", "*"):
+        cached = await origin.get(photo_path + "?w=100", headers={"If-None-Match": header})
+        assert cached.status == 304, header
+        assert cached.headers["ETag"] == tag
+        assert await cached.read() == b""
+    fresh = await origin.get(photo_path + "?w=100", headers={"If-None-Match": '"other"'})
+    assert fresh.status == 200
+    other = await origin.get(photo_path + "?w=101")
+    assert other.headers["ETag"] != tag
+
+
+async def test_auto_format_negotiates_and_varies(origin: TestClient, photo_path: str) -> None:
+    avif = await origin.get(photo_path + "?w=120&auto=format", headers={"Accept": CHROME_ACCEPT})
+    assert avif.headers["Content-Type"] == "image/avif"
+    assert avif.headers["Vary"] == "Accept"
+    webp = await origin.get(photo_path + "?w=120&auto=format", headers={"Accept": "image/webp"})
+    assert webp.headers["Content-Type"] == "image/webp"
+    old = await origin.get(photo_path + "?w=120&auto=format", headers={"Accept": "*/*"})
+    assert old.headers["Content-Type"] == "image/jpeg"
+    assert old.headers["Vary"] == "Accept"
+    # The negotiated WebP is the same stored variant as an explicit fm=webp.
+    explicit = await origin.get(photo_path + "?w=120&fm=webp")
+    assert explicit.headers["X-Cache"] == "HIT"
+    assert explicit.headers["ETag"] == webp.headers["ETag"]
+    assert "Vary" not in explicit.headers
+
+
+@pytest.mark.parametrize(
+    ("query", "size"),
+    [
+        ("", (1200, 800)),
+        ("w=400&h=400", (400, 267)),
+        ("h=200", (300, 200)),
+        ("w=2400", (2400, 1600)),
+        ("w=2400&fit=max", (1200, 800)),
+        ("w=300&h=300&fit=crop", (300, 300)),
+        ("w=300&h=300&fit=fill", (300, 300)),
+        ("w=300&h=100&fit=scale", (300, 100)),
+        ("w=200&dpr=2", (400, 267)),
+        ("w=150&dpr=1.5&h=150&fit=crop", (225, 225)),
+    ],
+)
+async def test_fit_modes(
+    origin: TestClient, photo_path: str, query: str, size: tuple[int, int]
+) -> None:
+    response = await origin.get(f"{photo_path}?{query}&fm=png")
+    assert response.status == 200, await response.text()
+    rendered = images.encoded(await response.read())
+    assert (rendered.width, rendered.height) == size
+
+
+@pytest.mark.parametrize(
+    ("fm", "mime", "magic"),
+    [
+        ("jpg", "image/jpeg", b"\xff\xd8\xff"),
+        ("png", "image/png", b"\x89PNG"),
+        ("webp", "image/webp", b"RIFF"),
+        ("avif", "image/avif", b"\x00\x00\x00"),
+        ("gif", "image/gif", b"GIF8"),
+    ],
+)
+async def test_output_formats(
+    origin: TestClient, photo_path: str, fm: str, mime: str, magic: bytes
+) -> None:
+    response = await origin.get(f"{photo_path}?w=64&fm={fm}")
+    assert response.headers["Content-Type"] == mime
+    data = await response.read()
+    assert data.startswith(magic)
+    assert images.encoded(data).width == 64
+
+
+async def test_head_answers_headers_only(origin: TestClient, photo_path: str) -> None:
+    response = await origin.head(photo_path + "?w=50")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "image/jpeg"
+    assert int(response.headers["Content-Length"]) > 0
+    assert await response.read() == b""
+
+
+async def test_concurrent_first_requests_render_once(
+    origin: TestClient, photo_path: str, services: Services, tenant: Tenant
+) -> None:
+    responses = await asyncio.gather(
+        *(origin.get(photo_path + "?w=777&fm=webp") for _ in range(12))
+    )
+    outcomes = [r.headers["X-Cache"] for r in responses]
+    assert outcomes.count("MISS") == 1, outcomes
+    assert "COALESCED" in outcomes, outcomes
+    bodies = {await r.read() for r in responses}
+    assert len(bodies) == 1
+    stored = list((services.settings.server.data_dir / "store" / "variants").rglob("*.webp"))
+    assert len(stored) == 1
+
+
+async def test_only_active_images_are_served(
+    origin: TestClient, admin: TestClient, tenant: Tenant
+) -> None:
+    await upload(admin, tenant, images.jpeg(50, 50), key="p.jpg")
+    response = await origin.get(f"/{tenant.name}/p.jpg")
+    assert response.status == 404 and await error_of(response) == "image_not_found"
+    response = await origin.get("/no-such-library/p.jpg")
+    assert response.status == 404 and await error_of(response) == "image_not_found"
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("w=abc", "invalid_parameter"),
+        ("w=%201", "invalid_parameter"),
+        ("w=1_0", "invalid_parameter"),
+        ("w=0", "invalid_parameter"),
+        ("w=9000", "invalid_parameter"),
+        ("q=101", "invalid_parameter"),
+        ("dpr=9", "invalid_parameter"),
+        ("fit=cover", "invalid_parameter"),
+        ("fm=bmp", "unsupported_format"),
+        ("blur=5", "unknown_parameter"),
+        ("w=10&w=10", "repeated_parameter"),
+        ("w=8000&dpr=2", "output_too_large"),
+    ],
+)
+async def test_bad_parameters(origin: TestClient, photo_path: str, query: str, code: str) -> None:
+    response = await origin.get(URL(f"{photo_path}?{query}", encoded=True))
+    assert response.status == 400
+    assert await error_of(response) == code
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/demo/a/%2e%2e/b.jpg", 400, "invalid_key"),
+        ("/demo/a/%2E%2E/%2E%2E/etc/passwd", 400, "invalid_key"),
+        ("/demo/a%00.jpg", 400, "invalid_key"),
+        ("/demo/a%5cb.jpg", 400, "invalid_key"),
+        ("/Demo_Lib/x.jpg", 400, "invalid_key"),
+        ("/healthz/x.jpg", 400, "invalid_key"),
+        ("/", 404, "not_found"),
+        ("/demo", 404, "not_found"),
+    ],
+)
+async def test_bad_paths(origin: TestClient, path: str, status: int, code: str) -> None:
+    response = await origin.get(URL(path, encoded=True))
+    assert response.status == status
+    assert await error_of(response) == code
+
+
+async def test_wrong_method_is_json(origin: TestClient, photo_path: str) -> None:
+    response = await origin.post(photo_path)
+    assert response.status == 405 and await error_of(response) == "method_not_allowed"
+
+
+async def test_healthz(origin: TestClient) -> None:
+    response = await origin.get("/healthz")
+    assert response.status == 200 and (await response.json())["status"] == "ok"

@@ -1,0 +1,124 @@
+"""What comes out is right: the picture, its orientation, colours and metadata."""
+
+from __future__ import annotations
+
+import pytest
+import pyvips
+from aiohttp.test_utils import TestClient
+
+from origin.pipeline.probe import probe
+from tests import images
+from tests.conftest import Tenant, upload
+from tests.golden import assert_matches_golden, ssim
+
+
+async def _render(
+    admin: TestClient, origin: TestClient, tenant: Tenant, data: bytes, query: str
+) -> bytes:
+    body = await upload(admin, tenant, data, activate="true")
+    response = await origin.get(f"/{tenant.name}/{body['key']}?{query}")
+    assert response.status == 200, await response.text()
+    return await response.read()
+
+
+async def test_golden_crop(
+    request: pytest.FixtureRequest, admin: TestClient, origin: TestClient, tenant: Tenant
+) -> None:
+    data = await _render(
+        admin, origin, tenant, images.jpeg(1200, 800), "w=300&h=300&fit=crop&fm=png"
+    )
+    assert_matches_golden(request.config, "crop_300x300", data)
+
+
+async def test_golden_fill(
+    request: pytest.FixtureRequest, admin: TestClient, origin: TestClient, tenant: Tenant
+) -> None:
+    data = await _render(
+        admin, origin, tenant, images.jpeg(1200, 800), "w=240&h=240&fit=fill&fm=png"
+    )
+    assert_matches_golden(request.config, "fill_240x240", data)
+
+
+async def test_render_matches_a_plain_libvips_resize(
+    admin: TestClient, origin: TestClient, tenant: Tenant
+) -> None:
+    """Independent of the golden files: the variant looks like libvips' own thumbnail."""
+    source = images.jpeg(1200, 800)
+    data = await _render(admin, origin, tenant, source, "w=400&fm=png")
+    reference = pyvips.Image.thumbnail_buffer(source, 400)
+    assert ssim(images.encoded(data), reference) > 0.98
+
+
+def test_ssim_tells_pictures_apart() -> None:
+    picture = images.photo(300, 200)
+    assert ssim(picture, picture) == pytest.approx(1.0)
+    assert ssim(picture, picture.flipver()) < 0.9
+    assert ssim(picture, picture.gaussblur(3)) < 0.99
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+async def test_exif_orientation_is_applied_and_dropped(
+    admin: TestClient, origin: TestClient, tenant: Tenant, orientation: int
+) -> None:
+    source = images.jpeg(600, 400, orientation=orientation)
+    stored = pyvips.Image.new_from_buffer(source, "")
+    assert stored.get("orientation") == orientation
+    body = await upload(admin, tenant, source, activate="true")
+    assert (body["width"], body["height"]) == (600, 400)  # as displayed
+    response = await origin.get(f"/{tenant.name}/{body['key']}?w=300&fm=jpg")
+    rendered = images.encoded(await response.read())
+    assert (rendered.width, rendered.height) == (300, 200)
+    assert not set(rendered.get_fields()) & {"orientation", "exif-data"}
+    assert ssim(rendered, images.photo(600, 400).thumbnail_image(300)) > 0.95
+    top = rendered.crop(0, 0, rendered.width, 8).avg()
+    assert top < 60, f"orientation {orientation}: the dark bar is not on top ({top:.0f})"
+
+
+async def test_metadata_is_stripped(admin: TestClient, origin: TestClient, tenant: Tenant) -> None:
+    source = images.jpeg(300, 200, orientation=1)
+    assert "exif-data" in pyvips.Image.new_from_buffer(source, "").get_fields()
+    for query in ("", "w=100", "w=100&fm=webp", "w=100&fm=png"):
+        data = await _render(admin, origin, tenant, source, query)
+        fields = set(images.encoded(data).get_fields())
+        assert not fields & {"exif-data", "xmp-data", "iptc-data"}, query
+
+
+async def test_alpha_is_flattened_onto_white_for_jpeg(
+    admin: TestClient, origin: TestClient, tenant: Tenant
+) -> None:
+    source = images.png_with_alpha(400, 300)
+    jpeg = images.encoded(await _render(admin, origin, tenant, source, "fm=jpg"))
+    assert jpeg.bands == 3
+    assert jpeg.crop(0, 0, 40, 40).min() > 245  # the transparent border became white
+    png = images.encoded(await _render(admin, origin, tenant, source, "w=200"))
+    assert png.bands == 4 and png.hasalpha()
+    assert png.extract_band(3).crop(0, 0, 20, 20).max() == 0  # still transparent
+
+
+async def test_no_parameters_reencodes_in_the_source_format(
+    admin: TestClient, origin: TestClient, tenant: Tenant
+) -> None:
+    for maker, mime in (
+        (lambda: images.photo(120, 80).webpsave_buffer(), "image/webp"),
+        (lambda: images.photo(120, 80).gifsave_buffer(), "image/gif"),
+        (lambda: images.photo(120, 80).tiffsave_buffer(), "image/png"),
+    ):
+        body = await upload(admin, tenant, maker(), activate="true")
+        response = await origin.get(f"/{tenant.name}/{body['key']}")
+        assert response.headers["Content-Type"] == mime
+        rendered = images.encoded(await response.read())
+        assert (rendered.width, rendered.height) == (120, 80)
+
+
+def test_sixteen_bit_and_grey_sources_render() -> None:
+    from origin.pipeline.render import render
+    from origin.spec import OutputFormat, TransformSpec
+
+    sixteen = (images.photo(64, 48).cast("ushort") * 256).copy(interpretation="rgb16")
+    grey = images.photo(64, 48).colourspace("b-w")
+    for source in (sixteen.pngsave_buffer(), grey.jpegsave_buffer()):
+        probe(source, 10**8)
+        for fmt in OutputFormat:
+            data = render(source, TransformSpec(width=32, format=fmt), 10**8)
+            out = images.encoded(data)
+            assert out.width == 32 and out.format == "uchar"

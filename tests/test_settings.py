@@ -1,0 +1,65 @@
+"""Settings: read from the environment, validated, and documented in README.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from imgorigin.settings import Settings, documented_settings, settings_markdown
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+# Variables the test suite reads, documented in the README's testing section.
+TEST_VARIABLES = {"IMGORIGIN_TEST_DATABASE_URL", "IMGORIGIN_REQUIRE_SERVICES"}
+
+
+def test_readme_settings_table_is_the_generated_one() -> None:
+    text = README.read_text()
+    block = text.split("<!-- settings:start -->\n", 1)[1].split("<!-- settings:end -->", 1)[0]
+    assert block == settings_markdown(), "run `make docs` to rewrite the table"
+
+
+def test_readme_names_no_setting_that_does_not_exist() -> None:
+    mentioned = set(re.findall(r"IMGORIGIN_[A-Z0-9_]+", README.read_text()))
+    known = {env for env, _, _ in documented_settings()} | TEST_VARIABLES
+    assert mentioned - known == set()
+
+
+def test_every_setting_has_help_text() -> None:
+    for env, _, text in documented_settings():
+        assert env.startswith("IMGORIGIN_") and len(text) > 10, env
+
+
+def test_from_env_reads_and_converts() -> None:
+    settings = Settings.from_env(
+        {
+            "IMGORIGIN_ORIGIN_PORT": "9000",
+            "IMGORIGIN_DB_TIMEOUT": "2.5",
+            "IMGORIGIN_DATA_DIR": "/srv/img",
+            "IMGORIGIN_HOST": "0.0.0.0",
+        }
+    )
+    assert settings.server.origin_port == 9000
+    assert settings.catalog.timeout == 2.5
+    assert settings.server.data_dir == Path("/srv/img")
+    assert settings.admin.public_url == "http://0.0.0.0:9000"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"IMGORIGIN_ORIGIN_PORT": "80a"},
+        {"IMGORIGIN_ORIGIN_PORT": "70000"},
+        {"IMGORIGIN_DB_POOL_SIZE": "0"},
+        {"IMGORIGIN_DB_TIMEOUT": "fast"},
+        {"IMGORIGIN_DATABASE_URL": "mysql://x"},
+        {"IMGORIGIN_STORAGE_URL": "ftp://x"},
+        {"IMGORIGIN_PUBLIC_URL": "img.example.com"},
+        {"IMGORIGIN_LOG_LEVEL": "LOUD"},
+        {"IMGORIGIN_RENDER_QUEUE": "-1"},
+    ],
+)
+def test_bad_values_are_refused(env: dict[str, str]) -> None:
+    with pytest.raises(ValueError):
+        Settings.from_env(env)

@@ -1,0 +1,119 @@
+"""Concurrent requests for one missing variant render it once (in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+
+from cache import Outcome, VariantCache
+from origin.errors import Unavailable
+from origin.pipeline.pool import RenderPool
+from storage import FilesystemStore
+
+
+async def test_one_render_for_many_concurrent_misses(tmp_path: Path) -> None:
+    store = FilesystemStore(tmp_path)
+    cache = VariantCache(store)
+    release = asyncio.Event()
+    renders = 0
+
+    async def render() -> bytes:
+        nonlocal renders
+        renders += 1
+        await release.wait()
+        return b"pixels"
+
+    waiting = [
+        asyncio.create_task(cache.get_or_render("variants/i/1/a.png", "image/png", render))
+        for _ in range(20)
+    ]
+    await asyncio.sleep(0.05)
+    release.set()
+    results = await asyncio.gather(*waiting)
+    assert renders == 1
+    assert [o for _, o in results].count(Outcome.MISS) == 1
+    assert [o for _, o in results].count(Outcome.COALESCED) == 19
+    assert {d for d, _ in results} == {b"pixels"}
+    assert await cache.get_or_render("variants/i/1/a.png", "image/png", render) == (
+        b"pixels",
+        Outcome.HIT,
+    )
+    assert renders == 1
+
+
+async def test_render_finishes_when_its_first_requester_goes_away(tmp_path: Path) -> None:
+    store = FilesystemStore(tmp_path)
+    cache = VariantCache(store)
+    release = asyncio.Event()
+
+    async def render() -> bytes:
+        await release.wait()
+        return b"done"
+
+    first = asyncio.create_task(cache.get_or_render("variants/i/1/b.png", "image/png", render))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(cache.get_or_render("variants/i/1/b.png", "image/png", render))
+    await asyncio.sleep(0.01)
+    first.cancel()
+    release.set()
+    assert await second == (b"done", Outcome.COALESCED)
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    assert (await store.get("variants/i/1/b.png")).data == b"done"  # type: ignore[union-attr]
+
+
+async def test_a_failed_render_fails_every_waiter_and_stores_nothing(tmp_path: Path) -> None:
+    store = FilesystemStore(tmp_path)
+    cache = VariantCache(store)
+
+    async def render() -> bytes:
+        await asyncio.sleep(0.02)
+        raise ValueError("bad pixels")
+
+    results = await asyncio.gather(
+        *(cache.get_or_render("variants/i/1/c.png", "image/png", render) for _ in range(5)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(r, ValueError) for r in results)
+    assert await store.get("variants/i/1/c.png") is None
+
+
+async def test_purge_waits_for_renders_in_flight(tmp_path: Path) -> None:
+    store = FilesystemStore(tmp_path)
+    cache = VariantCache(store)
+    release = asyncio.Event()
+
+    async def render() -> bytes:
+        await release.wait()
+        return b"late"
+
+    flight = asyncio.create_task(cache.get_or_render("variants/p/1/a.png", "image/png", render))
+    await asyncio.sleep(0.01)
+    purge = asyncio.create_task(cache.purge("p"))
+    await asyncio.sleep(0.01)
+    assert not purge.done()
+    release.set()
+    await flight
+    assert await purge == 1
+    assert await store.get("variants/p/1/a.png") is None
+
+
+async def test_pool_refuses_past_its_queue() -> None:
+    pool = RenderPool(workers=1, queue=1)
+    gate = threading.Event()
+    try:
+        running = asyncio.create_task(pool.submit(gate.wait, 5))
+        queued = asyncio.create_task(pool.submit(lambda: "queued"))
+        await asyncio.sleep(0.05)
+        with pytest.raises(Unavailable) as caught:
+            await pool.submit(lambda: "refused")
+        assert caught.value.status == 503 and caught.value.headers["Retry-After"] == "1"
+        gate.set()
+        assert await running is True
+        assert await queued == "queued"
+    finally:
+        gate.set()
+        pool.close()
