@@ -1,0 +1,1 @@
+"""`make bench`: the origin measured against references in the same run."""
