@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,17 @@ from admin_api.auth import authorize
 from admin_api.settings import AdminSettings
 from admin_api.uploads import Upload, read_upload
 from cache import VariantCache
-from catalog import Catalog, Image, KeyConflict, Library, NewImage, Resolver, Role, Status
+from catalog import (
+    Catalog,
+    Image,
+    KeyConflict,
+    Library,
+    NewImage,
+    OriginalLock,
+    Resolver,
+    Role,
+    Status,
+)
 from origin.errors import Conflict, NotFound, error_middleware
 from origin.pipeline.pool import RenderPool
 from origin.pipeline.probe import probe
@@ -27,9 +38,16 @@ log = logging.getLogger(__name__)
 _EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
 
 
+_IMAGE_ID = re.compile(r"[a-z2-7]{16}", re.ASCII)
+
+
 def new_image_id() -> str:
     """80 random bits in lowercase base32: short, URL-safe, fit for a default key."""
     return base64.b32encode(secrets.token_bytes(10)).decode().lower()
+
+
+def _no_image(library: Library, image_id: str) -> NotFound:
+    return NotFound(f"no image {image_id!r} in {library.name!r}", code="image_not_found")
 
 
 @dataclass(frozen=True)
@@ -85,13 +103,13 @@ class Admin:
             alt=upload.form.alt,
             tags=upload.form.tags,
         )
-        async with self.catalog.original_lock(sha256):
+        async with self.catalog.original_lock(sha256) as lock:
             if await self.store.head(original_key(sha256)) is None:
                 await self.store.put(original_key(sha256), upload.data, "application/octet-stream")
             try:
-                image = await self.catalog.insert_image(new)
+                image = await lock.insert_image(new)
             except BaseException as exc:
-                await self._drop_original_if_unused(sha256)
+                await self._drop_original_if_unused(lock)
                 if isinstance(exc, KeyConflict):
                     raise Conflict(
                         f"library {library.name!r} already has an image at {new.key!r}",
@@ -102,29 +120,36 @@ class Admin:
         return image
 
     async def image(self, library: Library, image_id: str) -> Image:
-        image = await self.catalog.get_image(library, image_id)
+        image = (
+            await self.catalog.get_image(library, image_id)
+            if _IMAGE_ID.fullmatch(image_id)
+            else None
+        )
         if image is None:
-            raise NotFound(f"no image {image_id!r} in {library.name!r}", code="image_not_found")
+            raise _no_image(library, image_id)
         return image
 
     async def set_status(self, library: Library, image_id: str, status: Status) -> Image:
-        image = await self.catalog.set_status(library, image_id, status)
+        image = (
+            await self.catalog.set_status(library, image_id, status)
+            if _IMAGE_ID.fullmatch(image_id)
+            else None
+        )
         if image is None:
-            raise NotFound(f"no image {image_id!r} in {library.name!r}", code="image_not_found")
+            raise _no_image(library, image_id)
         self.resolver.invalidate(library.name, image.key)
         return image
 
     async def delete(self, library: Library, image_id: str) -> None:
         image = await self.set_status(library, image_id, Status.DELETED)
         purged = await self.variants.purge(image.id)
-        async with self.catalog.original_lock(image.sha256):
-            await self._drop_original_if_unused(image.sha256)
+        async with self.catalog.original_lock(image.sha256) as lock:
+            await self._drop_original_if_unused(lock)
         log.info("deleted image %s (%s/%s), %d variants", image.id, library.name, image.key, purged)
 
-    async def _drop_original_if_unused(self, sha256: str) -> None:
-        # Called under original_lock(sha256).
-        if not await self.catalog.sha256_in_use(sha256):
-            await self.store.delete(original_key(sha256))
+    async def _drop_original_if_unused(self, lock: OriginalLock) -> None:
+        if not await lock.in_use():
+            await self.store.delete(original_key(lock.sha256))
 
 
 ADMIN = web.AppKey("admin", Admin)
@@ -133,7 +158,9 @@ ADMIN = web.AppKey("admin", Admin)
 async def upload_image(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
     _, library = await authorize(request, admin.catalog, Role.WRITE)
-    upload = await read_upload(request, admin.settings.max_upload_bytes)
+    upload = await read_upload(
+        request, admin.settings.max_upload_bytes, admin.settings.upload_idle_timeout
+    )
     image = await admin.store_upload(library, upload)
     return web.json_response(admin.to_json(image), status=201)
 

@@ -16,11 +16,15 @@ def presented_key(request: web.Request) -> str:
     scheme, _, key = header.strip().partition(" ")
     if not header:
         raise Unauthorized("an API key is required", code="missing_api_key", headers=_CHALLENGE)
-    if scheme.lower() not in _SCHEMES or not key.strip():
+    key = key.strip()
+    if scheme.lower() not in _SCHEMES or not key:
         raise Unauthorized(
             "use 'Authorization: Bearer <key>'", code="invalid_authorization", headers=_CHALLENGE
         )
-    return key.strip()
+    if not (key.isascii() and key.isprintable()):
+        # Our keys are URL-safe ASCII; anything else cannot be one (nor be hashed as text).
+        raise Unauthorized("the API key is unknown", code="invalid_api_key", headers=_CHALLENGE)
+    return key
 
 
 async def authorize(request: web.Request, catalog: Catalog, needed: Role) -> tuple[ApiKey, Library]:

@@ -14,6 +14,13 @@ class AdminSettings:
             "help": "Largest original accepted, in bytes; larger uploads answer 413.",
         },
     )
+    upload_idle_timeout: float = field(
+        default=30.0,
+        metadata={
+            "env": "IMGORIGIN_UPLOAD_IDLE_TIMEOUT",
+            "help": "Seconds an upload body may go without sending a byte; then 408.",
+        },
+    )
     public_url: str = field(
         default="",
         metadata={
@@ -26,5 +33,7 @@ class AdminSettings:
     def validate(self) -> None:
         if self.max_upload_bytes < 1:
             raise ValueError("IMGORIGIN_MAX_UPLOAD_BYTES must be positive")
+        if self.upload_idle_timeout <= 0:
+            raise ValueError("IMGORIGIN_UPLOAD_IDLE_TIMEOUT must be positive")
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise ValueError("IMGORIGIN_PUBLIC_URL must be an http(s) URL")

@@ -6,13 +6,20 @@ client cannot make the process buffer more than the cap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import re
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from aiohttp import BodyPartReader, StreamReader, web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from catalog import InvalidName, check_image_key, check_tag
-from origin.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from origin.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
+
+T = TypeVar("T")
 
 FIELDS = frozenset({"key", "tags", "alt", "activate"})
 MAX_FIELD_BYTES = 8192
@@ -20,6 +27,7 @@ MAX_TAGS = 50
 MAX_ALT = 2000
 _CHUNK = 256 * 1024
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -43,8 +51,11 @@ class UploadForm:
         if len(tags) > MAX_TAGS:
             raise BadRequest(f"at most {MAX_TAGS} tags", code="invalid_tag")
         alt = fields.get("alt")
-        if alt is not None and len(alt) > MAX_ALT:
-            raise BadRequest(f"alt text has at most {MAX_ALT} characters", code="invalid_alt")
+        if alt is not None and (len(alt) > MAX_ALT or _CONTROL.search(alt)):
+            raise BadRequest(
+                f"alt text has at most {MAX_ALT} characters and no control characters",
+                code="invalid_alt",
+            )
         activate = _BOOLEANS.get(fields.get("activate", "false").lower())
         if activate is None:
             raise BadRequest("activate is true or false", code="invalid_activate")
@@ -61,20 +72,56 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"the upload is larger than {limit} bytes", code="upload_too_large")
 
 
-async def _read_capped(stream: StreamReader | BodyPartReader, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        if isinstance(stream, BodyPartReader):
-            chunk = await stream.read_chunk(_CHUNK)
-        else:
-            chunk = await stream.read(_CHUNK)
-        if not chunk:
-            return b"".join(chunks)
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
+class _Body:
+    """Reads a request body in chunks, refusing it past `limit` bytes (413) or when
+    the client stops sending for `idle` seconds (408), as nginx's
+    client_body_timeout does."""
+
+    def __init__(self, request: web.Request, limit: int, idle: float) -> None:
+        self.request = request
+        self.limit = limit
+        self.idle = idle
+
+    async def within_idle(self, step: Awaitable[T]) -> T:
+        try:
+            async with asyncio.timeout(self.idle):
+                return await step
+        except TimeoutError:
+            raise RequestTimeout(
+                f"the upload sent nothing for {self.idle:g} seconds", code="upload_timeout"
+            ) from None
+
+    async def read(self, stream: StreamReader | BodyPartReader, limit: int) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if isinstance(stream, BodyPartReader):
+                chunk = await self.within_idle(stream.read_chunk(_CHUNK))
+            else:
+                chunk = await self.within_idle(stream.read(_CHUNK))
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+
+    async def multipart(self, fields: dict[str, str]) -> bytes:
+        data: bytes | None = None
+        reader = await self.request.multipart()
+        while (part := await self.within_idle(reader.next())) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise BadRequest("nested multipart is not accepted", code="invalid_multipart")
+            if part.name == "file":
+                if data is not None:
+                    raise BadRequest("one file per upload", code="repeated_field")
+                data = await self.read(part, self.limit)
+            else:
+                raw = await self.read(part, MAX_FIELD_BYTES)
+                _add_field(fields, part.name or "", raw.decode("utf-8", errors="strict"))
+        if data is None:
+            raise BadRequest("the form has no 'file' field", code="missing_file")
+        return data
 
 
 def _add_field(fields: dict[str, str], name: str, value: str) -> None:
@@ -88,46 +135,32 @@ def _add_field(fields: dict[str, str], name: str, value: str) -> None:
     fields[name] = value
 
 
-async def _read_multipart(request: web.Request, limit: int, fields: dict[str, str]) -> bytes:
-    data: bytes | None = None
-    try:
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise BadRequest("nested multipart is not accepted", code="invalid_multipart")
-            if part.name == "file":
-                if data is not None:
-                    raise BadRequest("one file per upload", code="repeated_field")
-                data = await _read_capped(part, limit)
-            else:
-                raw = await _read_capped(part, MAX_FIELD_BYTES)
-                _add_field(fields, part.name or "", raw.decode("utf-8", errors="strict"))
-    except (ValueError, AssertionError, UnicodeDecodeError) as exc:
-        # aiohttp's multipart reader reports a malformed body with these.
-        raise BadRequest(f"malformed multipart body: {exc}", code="invalid_multipart") from None
-    if data is None:
-        raise BadRequest("the form has no 'file' field", code="missing_file")
-    return data
-
-
-async def read_upload(request: web.Request, limit: int) -> Upload:
+async def read_upload(request: web.Request, limit: int, idle_timeout: float) -> Upload:
     if request.content_length is not None and request.content_length > limit + MAX_FIELD_BYTES * 8:
         raise _too_large(limit)
     fields: dict[str, str] = {}
     for name, value in request.query.items():
         _add_field(fields, name, value)
-    if request.content_type == "multipart/form-data":
-        data = await _read_multipart(request, limit, fields)
-    elif request.content_type.startswith("image/") or (
-        request.content_type == "application/octet-stream"
-    ):
-        data = await _read_capped(request.content, limit)
-    else:
-        raise UnsupportedMediaType(
-            "send multipart/form-data with a 'file' field, or the image itself with an "
-            "image/* Content-Type",
-            code="unsupported_media_type",
-        )
+    body = _Body(request, limit, idle_timeout)
+    try:
+        if request.content_type == "multipart/form-data":
+            data = await body.multipart(fields)
+        elif request.content_type.startswith("image/") or (
+            request.content_type == "application/octet-stream"
+        ):
+            data = await body.read(request.content, limit)
+        else:
+            raise UnsupportedMediaType(
+                "send multipart/form-data with a 'file' field, or the image itself with an "
+                "image/* Content-Type",
+                code="unsupported_media_type",
+            )
+    except (ValueError, AssertionError, UnicodeDecodeError, HttpProcessingError) as exc:
+        # How aiohttp's multipart reader reports a malformed form.
+        raise BadRequest(f"malformed multipart body: {exc}", code="invalid_multipart") from None
+    except RequestPayloadError as exc:
+        # A body aiohttp could not decode (a bad Content-Encoding, a broken chunk).
+        raise BadRequest(f"unreadable request body: {exc}", code="invalid_body") from None
     if not data:
         raise BadRequest("the upload is empty", code="empty_upload")
     return Upload(data, UploadForm.parse(fields))

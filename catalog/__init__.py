@@ -7,9 +7,10 @@ from catalog.models import ApiKey, Image, Library, NewImage, Role, Status
 from catalog.naming import InvalidName, check_image_key, check_library_name, check_tag
 from catalog.resolver import Resolver
 from catalog.settings import CatalogSettings
-from catalog.store import Catalog, KeyConflict
+from catalog.store import UNAVAILABLE, Catalog, KeyConflict, OriginalLock
 
 __all__ = [
+    "UNAVAILABLE",
     "ApiKey",
     "Catalog",
     "CatalogSettings",
@@ -18,6 +19,7 @@ __all__ = [
     "KeyConflict",
     "Library",
     "NewImage",
+    "OriginalLock",
     "Resolver",
     "Role",
     "Status",

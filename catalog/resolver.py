@@ -1,7 +1,9 @@
 """The hot-path lookup `library/key -> active image`, cached briefly in process.
 
 Misses are cached too, so a flood of requests for an unknown key costs one query
-per TTL. Whatever this process changes it invalidates at once.
+per TTL. Whatever this process changes it invalidates at once; a lookup that was
+under way while an invalidation happened is not cached, since it may have read
+the row from before the change.
 """
 
 from __future__ import annotations
@@ -21,16 +23,19 @@ class Resolver:
         self._ttl = ttl
         self._size = size
         self._entries: OrderedDict[tuple[str, str], tuple[float, Image | None]] = OrderedDict()
+        self._invalidations = 0
 
-    async def resolve(self, library: str, key: str) -> Image | None:
+    async def resolve(self, library: str, key: str, *, fresh: bool = False) -> Image | None:
+        """The active image at library/key; `fresh` skips the cache (and refills it)."""
         slot = (library, key)
         now = time.monotonic()
         hit = self._entries.get(slot)
-        if hit is not None and hit[0] > now:
+        if hit is not None and hit[0] > now and not fresh:
             self._entries.move_to_end(slot)
             return hit[1]
+        before = self._invalidations
         image = await self._lookup(library, key)
-        if self._ttl > 0:
+        if self._ttl > 0 and before == self._invalidations:
             self._entries[slot] = (now + self._ttl, image)
             self._entries.move_to_end(slot)
             while len(self._entries) > self._size:
@@ -38,4 +43,5 @@ class Resolver:
         return image
 
     def invalidate(self, library: str, key: str) -> None:
+        self._invalidations += 1
         self._entries.pop((library, key), None)

@@ -18,6 +18,18 @@ class KeyConflict(Exception):
     """Another live image in the library already has this key."""
 
 
+# What a PostgreSQL outage or overload looks like through asyncpg: the caller may
+# retry later. (asyncpg raises TimeoutError for statement and connect timeouts.)
+UNAVAILABLE = (
+    TimeoutError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
 _IMAGE_SELECT = """
     SELECT i.*, l.name AS library,
            coalesce((SELECT array_agg(t.tag ORDER BY t.tag) FROM image_tags t
@@ -120,34 +132,6 @@ class Catalog:
 
     # Images
 
-    async def insert_image(self, new: NewImage) -> Image:
-        async with self.pool.acquire() as conn, conn.transaction():
-            try:
-                await conn.execute(
-                    "INSERT INTO images (id, library_id, key, status, sha256, format,"
-                    " width, height, bytes, alt, activated_at)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-                    "         CASE WHEN $4 = 'active' THEN now() END)",
-                    new.id,
-                    new.library_id,
-                    new.key,
-                    new.status.value,
-                    new.sha256,
-                    new.format,
-                    new.width,
-                    new.height,
-                    new.bytes,
-                    new.alt,
-                )
-            except asyncpg.UniqueViolationError as exc:
-                raise KeyConflict(new.key) from exc
-            await conn.executemany(
-                "INSERT INTO image_tags (image_id, tag) VALUES ($1, $2)",
-                [(new.id, tag) for tag in new.tags],
-            )
-            row = await conn.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", new.id)
-        return Image.from_row(row)
-
     async def get_image(self, library: Library, image_id: str) -> Image | None:
         row = await self.pool.fetchrow(
             _IMAGE_SELECT + " WHERE i.library_id = $1 AND i.id = $2 AND i.status <> 'deleted'",
@@ -184,21 +168,60 @@ class Catalog:
         return Image.from_row(found)
 
     @asynccontextmanager
-    async def original_lock(self, sha256: str) -> AsyncIterator[None]:
-        """Serialise, across the fleet, whoever stores or deletes one shared original,
-        so a delete never removes a blob that an upload is about to point a row at.
-        (asyncpg's connection reset on release also drops the lock if we are cancelled.)"""
-        async with self.pool.acquire() as conn:
-            await conn.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", sha256)
-            try:
-                yield
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", sha256)
+    async def original_lock(self, sha256: str) -> AsyncIterator[OriginalLock]:
+        """A transaction holding a fleet-wide lock on one content-addressed original.
 
-    async def sha256_in_use(self, sha256: str) -> bool:
+        Whoever stores the blob and commits the row pointing at it, or deletes the
+        blob once no row points at it, does so inside this lock, so a delete never
+        removes a blob that an upload is about to point a row at. Everything runs on
+        the one connection, so a full pool cannot deadlock against itself.
+        """
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", sha256)
+            yield OriginalLock(conn, sha256)
+
+
+class OriginalLock:
+    """The catalog work that must happen under `Catalog.original_lock`."""
+
+    def __init__(self, conn: asyncpg.Connection, sha256: str) -> None:
+        self._conn = conn
+        self.sha256 = sha256
+
+    async def in_use(self) -> bool:
         return bool(
-            await self.pool.fetchval(
+            await self._conn.fetchval(
                 "SELECT EXISTS (SELECT 1 FROM images WHERE sha256 = $1 AND status <> 'deleted')",
-                sha256,
+                self.sha256,
             )
         )
+
+    async def insert_image(self, new: NewImage) -> Image:
+        assert new.sha256 == self.sha256
+        # A savepoint: a key conflict rolls back the insert, not the lock's transaction.
+        async with self._conn.transaction():
+            try:
+                await self._conn.execute(
+                    "INSERT INTO images (id, library_id, key, status, sha256, format,"
+                    " width, height, bytes, alt, activated_at)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
+                    "         CASE WHEN $4 = 'active' THEN now() END)",
+                    new.id,
+                    new.library_id,
+                    new.key,
+                    new.status.value,
+                    new.sha256,
+                    new.format,
+                    new.width,
+                    new.height,
+                    new.bytes,
+                    new.alt,
+                )
+            except asyncpg.UniqueViolationError as exc:
+                raise KeyConflict(new.key) from exc
+            await self._conn.executemany(
+                "INSERT INTO image_tags (image_id, tag) VALUES ($1, $2)",
+                [(new.id, tag) for tag in new.tags],
+            )
+            row = await self._conn.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", new.id)
+        return Image.from_row(row)

@@ -66,12 +66,22 @@ class Origin:
             async with self.pool.slot():
                 original = await self.store.get(original_key(variant.image.sha256))
                 if original is None:
+                    await self.still_current(variant.image)  # deleted since we resolved it
                     raise OriginalMissing(f"the original of image {variant.image.id} is missing")
-                return await self.pool.run(
+                data = await self.pool.run(
                     render, original.data, variant.spec, self.settings.max_source_pixels
                 )
+            # Deleted or replaced while we rendered? Then its purge may have run already,
+            # and storing now would leave a variant nothing will ever delete.
+            await self.still_current(variant.image)
+            return data
 
         return await self.variants.get_or_render(variant.key, variant.mime, render_variant)
+
+    async def still_current(self, image: Image) -> None:
+        current = await self.resolver.resolve(image.library, image.key, fresh=True)
+        if current is None or (current.id, current.version) != (image.id, image.version):
+            raise NotFound(f"no image at {image.library}/{image.key}", code="image_not_found")
 
 
 ORIGIN = web.AppKey("origin", Origin)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from catalog import UNAVAILABLE as CATALOG_UNAVAILABLE
 from storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ class Forbidden(HTTPError):
 
 class NotFound(HTTPError):
     status, default_code = 404, "not_found"
+
+
+class RequestTimeout(HTTPError):
+    status, default_code = 408, "request_timeout"
 
 
 class Conflict(HTTPError):
@@ -96,6 +101,11 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
         log.warning("%s %s: %s", request.method, request.rel_url, exc)
         return error_response(
             503, "store_unavailable", "the blob store is unavailable", {"Retry-After": "5"}
+        )
+    except CATALOG_UNAVAILABLE as exc:
+        log.warning("%s %s: catalog: %r", request.method, request.rel_url, exc)
+        return error_response(
+            503, "catalog_unavailable", "the catalog is unavailable", {"Retry-After": "5"}
         )
     except web.HTTPException as exc:
         if exc.status < 400:
