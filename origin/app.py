@@ -69,7 +69,7 @@ class Origin:
                     await self.still_current(variant.image)  # deleted since we resolved it
                     raise OriginalMissing(f"the original of image {variant.image.id} is missing")
                 data = await self.pool.run(
-                    render, original.data, variant.spec, self.settings.max_source_pixels
+                    render, original.data, variant.spec, self.settings.render_limits
                 )
             # Deleted or replaced while we rendered? Then its purge may have run already,
             # and storing now would leave a variant nothing will ever delete.

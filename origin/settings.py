@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from origin.pipeline.render import RenderLimits
+
 
 @dataclass(frozen=True)
 class OriginSettings:
@@ -30,6 +32,22 @@ class OriginSettings:
             "help": "Largest original accepted (width x height); larger uploads answer 422.",
         },
     )
+    max_output_pixels: int = field(
+        default=40_000_000,
+        metadata={
+            "env": "IMGORIGIN_MAX_OUTPUT_PIXELS",
+            "help": "Largest variant (width x height) a URL may ask for; larger answer 400. "
+            "GIF outputs are capped at 4 MP whatever this says.",
+        },
+    )
+    render_timeout: float = field(
+        default=20.0,
+        metadata={
+            "env": "IMGORIGIN_RENDER_TIMEOUT",
+            "help": "Seconds of pixel work a render may take before libvips abandons it "
+            "(503 `render_timeout`).",
+        },
+    )
     cache_control: str = field(
         default="public, max-age=31536000, immutable",
         metadata={
@@ -40,11 +58,17 @@ class OriginSettings:
     )
 
     @property
+    def render_limits(self) -> RenderLimits:
+        return RenderLimits(self.max_source_pixels, self.max_output_pixels, self.render_timeout)
+
+    @property
     def workers(self) -> int:
         return self.render_workers or os.cpu_count() or 1
 
     def validate(self) -> None:
         if self.render_workers < 0 or self.render_queue < 0:
             raise ValueError("IMGORIGIN_RENDER_WORKERS and IMGORIGIN_RENDER_QUEUE are >= 0")
-        if self.max_source_pixels < 1:
-            raise ValueError("IMGORIGIN_MAX_SOURCE_PIXELS must be positive")
+        if self.max_source_pixels < 1 or self.max_output_pixels < 1:
+            raise ValueError("IMGORIGIN_MAX_SOURCE_PIXELS and _OUTPUT_PIXELS must be positive")
+        if self.render_timeout <= 0:
+            raise ValueError("IMGORIGIN_RENDER_TIMEOUT must be positive")

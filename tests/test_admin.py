@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
+from yarl import URL
 
 from catalog import Role
-from imgorigin.app import Services, build_apps
+from imgorigin.app import Services, build_apps, open_services
 from storage import original_key
 from tests import images
 from tests.conftest import Tenant, error_of, upload
@@ -323,3 +325,125 @@ async def test_admin_routing_errors_are_json(admin: TestClient, tenant: Tenant) 
         == "method_not_allowed"
     )
     assert (await admin.get("/healthz")).status == 200
+
+
+async def test_control_characters_and_odd_ids(admin: TestClient, tenant: Tenant) -> None:
+    jpeg = images.jpeg(20, 20)
+    response = await _post(
+        admin, tenant, jpeg, {**tenant.auth(), "Content-Type": "image/jpeg"}, alt="a\x00b"
+    )
+    assert response.status == 400 and await error_of(response) == "invalid_alt"
+    body = await upload(admin, tenant, jpeg, alt="tab\there", expect=400)
+    assert body["error"]["code"] == "invalid_alt"
+    for image_id in ("%00", "..%2F..%2Fx", "ABCDEFGHIJKLMNOP", "x" * 200):
+        path = URL(f"{tenant.images}/{image_id}", encoded=True)
+        for method in ("GET", "DELETE"):
+            response = await admin.request(method, path, headers=tenant.auth())
+            assert response.status == 404 and await error_of(response) == "image_not_found"
+        response = await admin.post(
+            URL(f"{tenant.images}/{image_id}/activate", encoded=True), headers=tenant.auth()
+        )
+        assert response.status in (404, 405)
+        await error_of(response)
+
+
+async def _raw(client: TestClient, request: bytes) -> bytes:
+    """Send bytes as they are (headers no HTTP client would send) and read the answer."""
+    assert client.server.port is not None
+    reader, writer = await asyncio.open_connection("127.0.0.1", client.server.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(65536), 10)
+    finally:
+        writer.close()
+
+
+async def test_non_ascii_api_key_is_401(admin: TestClient, tenant: Tenant) -> None:
+    answer = await _raw(
+        admin,
+        f"GET {tenant.images}/x HTTP/1.1\r\nHost: a\r\n".encode()
+        + b"Authorization: Bearer \xff\xfe\xfd\r\nConnection: close\r\n\r\n",
+    )
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b'"invalid_api_key"' in answer
+
+
+async def test_unreadable_bodies_are_400(admin: TestClient, tenant: Tenant) -> None:
+    body = b"certainly not gzip"
+    answer = await _raw(  # aiohttp closes the connection after this one: read it raw
+        admin,
+        f"POST {tenant.images} HTTP/1.1\r\nHost: a\r\nContent-Type: image/jpeg\r\n"
+        f"Authorization: Bearer {tenant.keys[Role.WRITE]}\r\nContent-Encoding: gzip\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body,
+    )
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b'"invalid_body"' in answer
+    broken_part_headers = [
+        b"--zz\r\nno colon in this header line\r\n\r\nabc\r\n--zz--\r\n",
+        b"--zz\r\nContent Disposition: form-data; name=file\r\n\r\nabc\r\n--zz--\r\n",
+        b"--zz\r\nX-Long: " + b"a" * 20000 + b"\r\n\r\nabc\r\n--zz--\r\n",
+    ]
+    for body in broken_part_headers:
+        response = await admin.post(
+            tenant.images,
+            data=body,
+            headers={**tenant.auth(), "Content-Type": "multipart/form-data; boundary=zz"},
+        )
+        assert response.status == 400, body[:40]
+        assert await error_of(response) == "invalid_multipart"
+
+
+async def test_a_stalled_upload_times_out(
+    services: Services, aiohttp_client, tenant: Tenant
+) -> None:  # type: ignore[no-untyped-def]
+    impatient = dataclasses.replace(
+        services,
+        settings=dataclasses.replace(
+            services.settings,
+            admin=dataclasses.replace(services.settings.admin, upload_idle_timeout=0.3),
+        ),
+    )
+    client = await aiohttp_client(build_apps(impatient)[1])
+    answer = await _raw(
+        client,
+        f"POST {tenant.images} HTTP/1.1\r\nHost: a\r\nContent-Type: image/jpeg\r\n"
+        f"Authorization: Bearer {tenant.keys[Role.WRITE]}\r\n"
+        "Content-Length: 100000\r\nConnection: close\r\n\r\n".encode()
+        + b"\xff\xd8\xff" * 30,
+    )
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b'"upload_timeout"' in answer
+
+
+async def test_concurrent_uploads_do_not_exhaust_the_pool(
+    settings,
+    aiohttp_client,
+    tenant: Tenant,  # type: ignore[no-untyped-def]
+) -> None:
+    small = dataclasses.replace(
+        settings, catalog=dataclasses.replace(settings.catalog, pool_size=2)
+    )
+    async with open_services(small) as tight:
+        client = await aiohttp_client(build_apps(tight)[1])
+        distinct = [images.jpeg(100 + i, 80) for i in range(8)]
+        same = images.jpeg(90, 90)
+
+        async def send(data: bytes, key: str) -> int:
+            response = await client.post(
+                tenant.images,
+                data=data,
+                params={"key": key},
+                headers={**tenant.auth(), "Content-Type": "image/jpeg"},
+            )
+            return response.status
+
+        statuses = await asyncio.wait_for(
+            asyncio.gather(
+                *(send(d, f"distinct/{i}.jpg") for i, d in enumerate(distinct)),
+                *(send(same, f"same/{i}.jpg") for i in range(6)),
+            ),
+            timeout=60,
+        )
+        assert statuses == [201] * 14

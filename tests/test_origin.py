@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestClient
 from yarl import URL
 
 from imgorigin.app import Services
+from origin import dialect
 from tests import images
 from tests.conftest import Tenant, error_of, upload
 
@@ -198,3 +199,32 @@ async def test_wrong_method_is_json(origin: TestClient, photo_path: str) -> None
 async def test_healthz(origin: TestClient) -> None:
     response = await origin.get("/healthz")
     assert response.status == 200 and (await response.json())["status"] == "ok"
+
+
+async def test_a_render_that_outlives_its_image_stores_nothing(
+    origin: TestClient, admin: TestClient, tenant: Tenant, services: Services
+) -> None:
+    """Resolved before a delete, rendered after it: the variant must not be stored,
+    because the delete's purge has already run (another image keeps the original)."""
+    from origin.app import ORIGIN, Variant
+    from origin.errors import NotFound
+
+    data = images.jpeg(300, 200)
+    doomed = await upload(admin, tenant, data, key="doomed.jpg", activate="true")
+    await upload(admin, tenant, data, key="keeper.jpg", activate="true")
+    read_path = origin.server.app[ORIGIN]
+    image = await read_path.resolve(tenant.name, "doomed.jpg")
+    response = await admin.delete(f"{tenant.images}/{doomed['id']}", headers=tenant.auth())
+    assert response.status == 204
+    variant = Variant.of(image, dialect.parse("w=50&fm=png"))
+    with pytest.raises(NotFound):
+        await read_path.fetch(variant)
+    assert not (services.settings.server.data_dir / "store" / "variants" / doomed["id"]).exists()
+    keeper = await origin.get(f"/{tenant.name}/keeper.jpg?w=50&fm=png")
+    assert keeper.status == 200
+
+
+async def test_output_budget_over_http(origin: TestClient, photo_path: str) -> None:
+    for query in ("w=8192&h=8192&fit=scale", "w=2100&h=2000&fit=scale&fm=gif"):
+        response = await origin.get(f"{photo_path}?{query}")
+        assert response.status == 400 and await error_of(response) == "output_too_large"

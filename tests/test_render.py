@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
+
 import pytest
 import pyvips
 from aiohttp.test_utils import TestClient
 
+from origin.errors import BadRequest, HTTPError
 from origin.pipeline.probe import probe
+from origin.pipeline.render import RenderLimits, render
+from origin.spec import Fit, OutputFormat, TransformSpec
 from tests import images
 from tests.conftest import Tenant, upload
 from tests.golden import assert_matches_golden, ssim
@@ -110,15 +116,45 @@ async def test_no_parameters_reencodes_in_the_source_format(
         assert (rendered.width, rendered.height) == (120, 80)
 
 
-def test_sixteen_bit_and_grey_sources_render() -> None:
-    from origin.pipeline.render import render
-    from origin.spec import OutputFormat, TransformSpec
+LIMITS = RenderLimits(max_source_pixels=10**8, max_output_pixels=10**8, timeout=20)
 
+
+def test_sixteen_bit_and_grey_sources_render() -> None:
     sixteen = (images.photo(64, 48).cast("ushort") * 256).copy(interpretation="rgb16")
     grey = images.photo(64, 48).colourspace("b-w")
     for source in (sixteen.pngsave_buffer(), grey.jpegsave_buffer()):
         probe(source, 10**8)
         for fmt in OutputFormat:
-            data = render(source, TransformSpec(width=32, format=fmt), 10**8)
+            data = render(source, TransformSpec(width=32, format=fmt), LIMITS)
             out = images.encoded(data)
             assert out.width == 32 and out.format == "uchar"
+
+
+def test_a_render_past_its_deadline_is_abandoned() -> None:
+    source = images.jpeg(400, 300)
+    spec = TransformSpec(width=4000, height=4000, fit=Fit.SCALE, format=OutputFormat.WEBP)
+    started = time.monotonic()
+    with pytest.raises(HTTPError) as caught:
+        render(source, spec, dataclasses.replace(LIMITS, timeout=0.001))
+    assert (caught.value.status, caught.value.code) == (503, "render_timeout")
+    assert time.monotonic() - started < 2  # abandoned, not finished (about 3 s here)
+
+
+@pytest.mark.parametrize(
+    ("spec", "limit"),
+    [
+        (TransformSpec(width=5000, height=5000, fit=Fit.SCALE, format=OutputFormat.PNG), 10**7),
+        (TransformSpec(width=2100, height=2000, fit=Fit.SCALE, format=OutputFormat.GIF), 10**8),
+    ],
+)
+def test_output_pixel_budgets(spec: TransformSpec, limit: int) -> None:
+    with pytest.raises(BadRequest) as caught:
+        render(images.jpeg(100, 100), spec, dataclasses.replace(LIMITS, max_output_pixels=limit))
+    assert caught.value.code == "output_too_large"
+
+
+def test_probe_refuses_what_no_render_could_use() -> None:
+    nine_bands = pyvips.Image.black(32, 32, bands=9).cast("uchar").tiffsave_buffer()
+    with pytest.raises(HTTPError) as caught:
+        probe(nine_bands, 10**8)
+    assert (caught.value.status, caught.value.code) == (422, "undecodable_image")

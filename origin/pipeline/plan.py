@@ -30,7 +30,11 @@ def _round(x: float) -> int:
     return max(1, math.floor(x + 0.5))  # never a zero side
 
 
-def plan(spec: TransformSpec, source_width: int, source_height: int) -> Plan:
+def plan(
+    spec: TransformSpec, source_width: int, source_height: int, max_pixels: int = 2**62
+) -> Plan:
+    """The geometry for `spec`; BadRequest when the output passes MAX_DIMENSION a side
+    or `max_pixels` in all."""
     box_w, box_h = spec.width, spec.height
     if box_w is None and box_h is None:
         result = Plan(source_width, source_height, crop=False)
@@ -56,9 +60,10 @@ def plan(spec: TransformSpec, source_width: int, source_height: int) -> Plan:
             canvas = None
         result = Plan(width, height, crop=False, canvas=canvas)
     out_w, out_h = result.output_size
-    if out_w > MAX_DIMENSION or out_h > MAX_DIMENSION:
+    if out_w > MAX_DIMENSION or out_h > MAX_DIMENSION or out_w * out_h > max_pixels:
         raise BadRequest(
-            f"the output would be {out_w}x{out_h}; the most is {MAX_DIMENSION} a side",
+            f"the output would be {out_w}x{out_h}; the most is {MAX_DIMENSION} a side "
+            f"and {max_pixels} pixels in all",
             code="output_too_large",
         )
     return result

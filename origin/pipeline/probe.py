@@ -9,6 +9,7 @@ import pyvips
 from origin.errors import Unprocessable, UnsupportedMediaType
 from origin.pipeline.formats import sniff
 from origin.pipeline.render import read_header
+from origin.pipeline.steps import flatten, to_srgb
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +24,9 @@ class Probe:
 def probe(data: bytes, max_pixels: int) -> Probe:
     """Identify and fully decode (at a small scale) an upload; typed errors otherwise.
 
-    The small decode is what catches truncated and corrupt files at upload, not at
-    the first render; with shrink-on-load it costs little even for large JPEGs.
+    The small decode goes through the colour steps every render takes, so truncated,
+    corrupt and unrenderable files (odd band counts, say) are refused at upload, not
+    at the first render; with shrink-on-load it costs little even for large JPEGs.
     """
     fmt = sniff(data)
     if fmt is None:
@@ -34,7 +36,8 @@ def probe(data: bytes, max_pixels: int) -> Probe:
         )
     header = read_header(data, max_pixels)
     try:
-        pyvips.Image.thumbnail_buffer(data, 64, option_string="fail_on=truncated").avg()
+        small = pyvips.Image.thumbnail_buffer(data, 64, option_string="fail_on=truncated")
+        flatten(to_srgb(small)).avg()
     except pyvips.Error as exc:
         raise Unprocessable(
             f"the image is damaged: {str(exc).splitlines()[-1].strip()}",
