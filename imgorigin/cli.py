@@ -95,7 +95,12 @@ async def serve(settings: Settings, demo: bool) -> None:
         try:
             for runner, port in zip(runners, ports, strict=True):
                 await runner.setup()
-                await web.TCPSite(runner, settings.server.host, port).start()
+                try:
+                    await web.TCPSite(runner, settings.server.host, port).start()
+                except OSError as exc:
+                    raise SystemExit(
+                        f"imgorigin: cannot listen on {settings.server.host}:{port}: {exc.strerror}"
+                    ) from None
             print(f"origin     http://{settings.server.host}:{ports[0]}", flush=True)
             print(f"admin API  http://{settings.server.host}:{ports[1]}", flush=True)
             if demo_key:

@@ -166,3 +166,29 @@ def test_bad_settings_exit_with_a_message(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode != 0 and "IMGORIGIN_DB_POOL_SIZE" in result.stderr
+
+
+def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                *EXE,
+                "serve",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--origin-port",
+                str(port),
+                "--admin-port",
+                str(_free_port()),
+            ],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr

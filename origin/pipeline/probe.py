@@ -10,6 +10,7 @@ from origin.errors import Unprocessable, UnsupportedMediaType
 from origin.pipeline.formats import sniff
 from origin.pipeline.render import read_header
 from origin.pipeline.steps import flatten, to_srgb
+from origin.pipeline.vips import VIPS_ERRORS, reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +39,9 @@ def probe(data: bytes, max_pixels: int) -> Probe:
     try:
         small = pyvips.Image.thumbnail_buffer(data, 64, option_string="fail_on=truncated")
         flatten(to_srgb(small)).avg()
-    except pyvips.Error as exc:
+    except VIPS_ERRORS as exc:
         raise Unprocessable(
-            f"the image is damaged: {str(exc).splitlines()[-1].strip()}",
+            f"the image is damaged: {reason(exc)}",
             code="undecodable_image",
         ) from None
     return Probe(fmt, header.width, header.height, header.has_alpha, header.pages)

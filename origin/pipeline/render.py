@@ -14,6 +14,7 @@ from origin.errors import Unavailable, Unprocessable
 from origin.pipeline.encode import encode
 from origin.pipeline.plan import plan
 from origin.pipeline.steps import load, steps_for
+from origin.pipeline.vips import VIPS_ERRORS, reason
 from origin.spec import OutputFormat, TransformSpec
 
 # GIF's palette quantiser runs after the pixels are made, where the render deadline
@@ -40,7 +41,6 @@ _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that turn the image b
 class Header:
     width: int  # as displayed, after the EXIF orientation
     height: int
-    loader: str
     has_alpha: bool
     pages: int
 
@@ -49,10 +49,13 @@ def read_header(data: bytes, max_pixels: int) -> Header:
     """Read the size without decoding pixels, and refuse sources over the pixel cap."""
     try:
         image = pyvips.Image.new_from_buffer(data, "", access="sequential")
-    except pyvips.Error:
+        # get_typeof, not get_fields: a damaged EXIF block can hold names pyvips
+        # cannot decode, and we need only these two.
+        orientation = image.get("orientation") if image.get_typeof("orientation") else 1
+        pages = image.get("n-pages") if image.get_typeof("n-pages") else 1
+        has_alpha = bool(image.hasalpha())
+    except VIPS_ERRORS:
         raise Unprocessable("the image could not be decoded", code="undecodable_image") from None
-    fields = set(image.get_fields())
-    orientation = image.get("orientation") if "orientation" in fields else 1
     width, height = image.width, image.height
     if orientation in _SWAPPING_ORIENTATIONS:
         width, height = height, width
@@ -61,13 +64,7 @@ def read_header(data: bytes, max_pixels: int) -> Header:
             f"the image has {width}x{height} pixels; the most is {max_pixels}",
             code="image_too_large",
         )
-    return Header(
-        width=width,
-        height=height,
-        loader=image.get("vips-loader"),
-        has_alpha=bool(image.hasalpha()),
-        pages=image.get("n-pages") if "n-pages" in fields else 1,
-    )
+    return Header(width, height, has_alpha, pages)
 
 
 def _kill_after(image: pyvips.Image, deadline: float) -> None:
@@ -94,7 +91,7 @@ def render(original: bytes, spec: TransformSpec, limits: RenderLimits) -> bytes:
             image = step(image)
         _kill_after(image, deadline)
         return encode(image, spec.format, spec.quality)
-    except pyvips.Error as exc:
+    except VIPS_ERRORS as exc:
         if time.monotonic() > deadline:
             raise Unavailable(
                 f"the render took longer than {limits.timeout:g} seconds",
@@ -102,6 +99,6 @@ def render(original: bytes, spec: TransformSpec, limits: RenderLimits) -> bytes:
                 headers={"Retry-After": "10"},
             ) from None
         raise Unprocessable(
-            f"the original could not be rendered: {str(exc).splitlines()[0]}",
+            f"the original could not be rendered: {reason(exc)}",
             code="undecodable_image",
         ) from None

@@ -6,6 +6,19 @@ import pyvips
 
 from origin.pipeline.formats import LOADERS
 
+# How libvips reports a file it cannot decode. pyvips decodes libvips' messages and
+# metadata names as UTF-8, and a damaged file can put other bytes there, so its
+# failure to read the error is a decode failure too.
+VIPS_ERRORS = (pyvips.Error, UnicodeDecodeError)
+
+
+def reason(exc: Exception) -> str:
+    """The most specific line of a libvips error, fit for a client to read."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "unreadable image data"
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else "unreadable image data"
+
 
 def configure() -> None:
     """Allow only our loaders, refuse libvips' untrusted operations, cache nothing.
