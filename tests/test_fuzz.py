@@ -93,3 +93,17 @@ def test_damaged_images_are_accepted_or_refused_with_a_4xx(data: bytes, fmt: Out
         assert 400 <= exc.status < 500, (exc.status, exc.code)
         return
     assert out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(path=st.lists(st.binary(min_size=0, max_size=6), min_size=1, max_size=4))
+async def test_any_origin_path_is_answered_without_a_5xx(origin, path: list[bytes]) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import quote_from_bytes
+
+    from yarl import URL
+
+    encoded = "/lib/" + "/".join(quote_from_bytes(segment, safe="") for segment in path)
+    response = await origin.get(URL(encoded, encoded=True))
+    assert response.status < 500, (encoded, response.status, await response.text())
+    if response.status >= 400:
+        assert response.content_type == "application/json"
