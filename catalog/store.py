@@ -68,9 +68,6 @@ class Catalog:
         async with self.pool.acquire() as conn:
             return await migrate(conn)
 
-    async def ping(self) -> None:
-        await self.pool.fetchval("SELECT 1")
-
     # Libraries and API keys
 
     async def ensure_library(self, name: str) -> Library:

@@ -45,6 +45,10 @@ class Variant:
         return self.spec.format.mime
 
 
+def _not_found(library: str, key: str) -> NotFound:
+    return NotFound(f"no image at {library}/{key}", code="image_not_found")
+
+
 @dataclass(frozen=True)
 class Origin:
     """The read path's collaborators, injected by the composition root."""
@@ -58,7 +62,7 @@ class Origin:
     async def resolve(self, library: str, key: str) -> Image:
         image = await self.resolver.resolve(library, key)
         if image is None:
-            raise NotFound(f"no image at {library}/{key}", code="image_not_found")
+            raise _not_found(library, key)
         return image
 
     async def fetch(self, variant: Variant) -> tuple[bytes, Outcome]:
@@ -81,7 +85,7 @@ class Origin:
     async def still_current(self, image: Image) -> None:
         current = await self.resolver.resolve(image.library, image.key, fresh=True)
         if current is None or (current.id, current.version) != (image.id, image.version):
-            raise NotFound(f"no image at {image.library}/{image.key}", code="image_not_found")
+            raise _not_found(image.library, image.key)
 
 
 ORIGIN = web.AppKey("origin", Origin)
