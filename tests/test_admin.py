@@ -147,6 +147,16 @@ async def test_key_conflict_is_409_and_leaves_no_orphan(
     assert await services.store.head(original_key(hashlib.sha256(other).hexdigest())) is None
 
 
+async def admin_with(services: Services, aiohttp_client, **sections: dict) -> TestClient:  # type: ignore[no-untyped-def]
+    """An admin client on the same services with some settings changed, e.g.
+    admin={"max_upload_bytes": 10}."""
+    settings = services.settings
+    for section, changes in sections.items():
+        changed = dataclasses.replace(getattr(settings, section), **changes)
+        settings = dataclasses.replace(settings, **{section: changed})
+    return await aiohttp_client(build_apps(dataclasses.replace(services, settings=settings))[1])
+
+
 async def _post(
     admin: TestClient, tenant: Tenant, data: bytes, headers: dict[str, str], **params: str
 ):  # type: ignore[no-untyped-def]
@@ -272,14 +282,7 @@ async def test_bad_multipart_forms(admin: TestClient, tenant: Tenant) -> None:
 
 
 async def test_upload_size_cap(services: Services, aiohttp_client, tenant: Tenant) -> None:  # type: ignore[no-untyped-def]
-    small = dataclasses.replace(
-        services,
-        settings=dataclasses.replace(
-            services.settings,
-            admin=dataclasses.replace(services.settings.admin, max_upload_bytes=10_000),
-        ),
-    )
-    client = await aiohttp_client(build_apps(small)[1])
+    client = await admin_with(services, aiohttp_client, admin={"max_upload_bytes": 10_000})
     big = images.jpeg(800, 600)
     assert len(big) > 10_000
     response = await client.post(
@@ -302,14 +305,7 @@ async def test_upload_size_cap(services: Services, aiohttp_client, tenant: Tenan
 
 
 async def test_pixel_cap(services: Services, aiohttp_client, tenant: Tenant) -> None:  # type: ignore[no-untyped-def]
-    capped = dataclasses.replace(
-        services,
-        settings=dataclasses.replace(
-            services.settings,
-            origin=dataclasses.replace(services.settings.origin, max_source_pixels=100 * 100),
-        ),
-    )
-    client = await aiohttp_client(build_apps(capped)[1])
+    client = await admin_with(services, aiohttp_client, origin={"max_source_pixels": 100 * 100})
     response = await client.post(
         tenant.images,
         data=images.jpeg(101, 100),
@@ -398,14 +394,7 @@ async def test_unreadable_bodies_are_400(admin: TestClient, tenant: Tenant) -> N
 async def test_a_stalled_upload_times_out(
     services: Services, aiohttp_client, tenant: Tenant
 ) -> None:  # type: ignore[no-untyped-def]
-    impatient = dataclasses.replace(
-        services,
-        settings=dataclasses.replace(
-            services.settings,
-            admin=dataclasses.replace(services.settings.admin, upload_idle_timeout=0.3),
-        ),
-    )
-    client = await aiohttp_client(build_apps(impatient)[1])
+    client = await admin_with(services, aiohttp_client, admin={"upload_idle_timeout": 0.3})
     answer = await _raw(
         client,
         f"POST {tenant.images} HTTP/1.1\r\nHost: a\r\nContent-Type: image/jpeg\r\n"
