@@ -50,6 +50,13 @@ def _no_image(library: Library, image_id: str) -> NotFound:
     return NotFound(f"no image {image_id!r} in {library.name!r}", code="image_not_found")
 
 
+def _checked_id(library: Library, image_id: str) -> str:
+    """An id of our alphabet; anything else cannot exist, and never reaches the database."""
+    if not _IMAGE_ID.fullmatch(image_id):
+        raise _no_image(library, image_id)
+    return image_id
+
+
 @dataclass(frozen=True)
 class Admin:
     """The write side's collaborators, injected by the composition root."""
@@ -60,6 +67,7 @@ class Admin:
     resolver: Resolver
     pool: RenderPool
     settings: AdminSettings
+    public_url: str
     max_source_pixels: int
 
     def to_json(self, image: Image) -> dict[str, Any]:
@@ -78,7 +86,7 @@ class Admin:
             "tags": list(image.tags),
             "created_at": image.created_at.isoformat(),
             "updated_at": image.updated_at.isoformat(),
-            "url": f"{self.settings.public_url}/{image.library}/{quote(image.key)}",
+            "url": f"{self.public_url}/{image.library}/{quote(image.key)}",
         }
 
     async def store_upload(self, library: Library, upload: Upload) -> Image:
@@ -120,21 +128,13 @@ class Admin:
         return image
 
     async def image(self, library: Library, image_id: str) -> Image:
-        image = (
-            await self.catalog.get_image(library, image_id)
-            if _IMAGE_ID.fullmatch(image_id)
-            else None
-        )
+        image = await self.catalog.get_image(library, _checked_id(library, image_id))
         if image is None:
             raise _no_image(library, image_id)
         return image
 
     async def set_status(self, library: Library, image_id: str, status: Status) -> Image:
-        image = (
-            await self.catalog.set_status(library, image_id, status)
-            if _IMAGE_ID.fullmatch(image_id)
-            else None
-        )
+        image = await self.catalog.set_status(library, _checked_id(library, image_id), status)
         if image is None:
             raise _no_image(library, image_id)
         self.resolver.invalidate(library.name, image.key)

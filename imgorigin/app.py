@@ -81,6 +81,7 @@ def build_apps(services: Services) -> tuple[web.Application, web.Application]:
         resolver=services.resolver,
         pool=services.pool,
         settings=settings.admin,
+        public_url=settings.public_url,
         max_source_pixels=settings.origin.max_source_pixels,
     )
     return create_origin_app(origin), create_admin_app(admin)

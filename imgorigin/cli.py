@@ -74,7 +74,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         for name in ("data_dir", "host", "origin_port", "admin_port")
         if getattr(args, name, None) is not None
     }
-    return replace(settings, server=replace(settings.server, **overrides)).resolved()
+    return replace(settings, server=replace(settings.server, **overrides)).validated()
 
 
 async def serve(settings: Settings, demo: bool) -> None:

@@ -9,7 +9,7 @@ import os
 import re
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -72,17 +72,18 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         return cls(
             **{name: _load(section, env) for name, section in _sections().items()}
-        ).resolved()
+        ).validated()
 
-    def resolved(self) -> Settings:
-        """Fill in defaults that depend on other settings, then validate."""
-        settings = self
-        if not self.admin.public_url:
-            public_url = f"http://{self.server.host}:{self.server.origin_port}"
-            settings = replace(self, admin=replace(self.admin, public_url=public_url))
-        for section in settings.sections():
+    def validated(self) -> Settings:
+        for section in self.sections():
             section.validate()
-        return settings
+        return self
+
+    @property
+    def public_url(self) -> str:
+        """The origin's public base URL: the setting, else derived from where it listens.
+        Derived on use, never stored, so `--host` and `--origin-port` are reflected."""
+        return self.admin.public_url or f"http://{self.server.host}:{self.server.origin_port}"
 
     def sections(self) -> list[Any]:
         return [getattr(self, f.name) for f in fields(self)]

@@ -76,7 +76,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         base,
         server=dataclasses.replace(base.server, data_dir=tmp_path / "data"),
         catalog=dataclasses.replace(base.catalog, database_url=database_url, pool_size=4),
-    ).resolved()
+    ).validated()
 
 
 @pytest.fixture

@@ -112,6 +112,7 @@ def test_serve_upload_render_and_keys_while_serving(served) -> None:  # type: ig
         headers={"Authorization": f"Bearer {key}", "Content-Type": "image/jpeg"},
     )
     assert status == 201, body
+    assert json.loads(body)["url"] == origin + "/demo/cats/tom.jpg"  # --origin-port, not 8080
     status, headers, data = _request(origin + "/demo/cats/tom.jpg?w=400&fm=webp")
     assert status == 200 and headers["Content-Type"] == "image/webp"
     assert images.encoded(data).width == 400

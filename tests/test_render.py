@@ -27,22 +27,23 @@ async def _render(
     return await response.read()
 
 
-async def test_golden_crop(
-    request: pytest.FixtureRequest, admin: TestClient, origin: TestClient, tenant: Tenant
+@pytest.mark.parametrize(
+    ("golden", "query"),
+    [
+        ("crop_300x300", "w=300&h=300&fit=crop&fm=png"),
+        ("fill_240x240", "w=240&h=240&fit=fill&fm=png"),
+    ],
+)
+async def test_golden(
+    request: pytest.FixtureRequest,
+    admin: TestClient,
+    origin: TestClient,
+    tenant: Tenant,
+    golden: str,
+    query: str,
 ) -> None:
-    data = await _render(
-        admin, origin, tenant, images.jpeg(1200, 800), "w=300&h=300&fit=crop&fm=png"
-    )
-    assert_matches_golden(request.config, "crop_300x300", data)
-
-
-async def test_golden_fill(
-    request: pytest.FixtureRequest, admin: TestClient, origin: TestClient, tenant: Tenant
-) -> None:
-    data = await _render(
-        admin, origin, tenant, images.jpeg(1200, 800), "w=240&h=240&fit=fill&fm=png"
-    )
-    assert_matches_golden(request.config, "fill_240x240", data)
+    data = await _render(admin, origin, tenant, images.jpeg(1200, 800), query)
+    assert_matches_golden(request.config, golden, data)
 
 
 async def test_render_matches_a_plain_libvips_resize(

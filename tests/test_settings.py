@@ -43,7 +43,7 @@ def test_from_env_reads_and_converts() -> None:
     assert settings.server.origin_port == 9000
     assert settings.catalog.timeout == 2.5
     assert settings.server.data_dir == Path("/srv/img")
-    assert settings.admin.public_url == "http://0.0.0.0:9000"
+    assert settings.public_url == "http://0.0.0.0:9000"
 
 
 @pytest.mark.parametrize(
@@ -63,3 +63,17 @@ def test_from_env_reads_and_converts() -> None:
 def test_bad_values_are_refused(env: dict[str, str]) -> None:
     with pytest.raises(ValueError):
         Settings.from_env(env)
+
+
+def test_command_line_ports_reach_the_derived_public_url() -> None:
+    from imgorigin.cli import parser, settings_from
+
+    args = parser().parse_args(["serve", "--origin-port", "9000", "--host", "0.0.0.0"])
+    assert settings_from(args).public_url == "http://0.0.0.0:9000"
+
+
+def test_an_explicit_public_url_wins() -> None:
+    settings = Settings.from_env(
+        {"IMGORIGIN_PUBLIC_URL": "https://img.example.com", "IMGORIGIN_ORIGIN_PORT": "9000"}
+    )
+    assert settings.public_url == "https://img.example.com"
