@@ -124,7 +124,7 @@ class Admin:
                         code="key_exists",
                     ) from None
                 raise
-        self.resolver.invalidate(library.name, image.key)
+        await self.resolver.invalidate(library.name, image.key)
         return image
 
     async def image(self, library: Library, image_id: str) -> Image:
@@ -137,7 +137,7 @@ class Admin:
         image = await self.catalog.set_status(library, _checked_id(library, image_id), status)
         if image is None:
             raise _no_image(library, image_id)
-        self.resolver.invalidate(library.name, image.key)
+        await self.resolver.invalidate(library.name, image.key)
         return image
 
     async def delete(self, library: Library, image_id: str) -> None:

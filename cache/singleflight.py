@@ -2,7 +2,9 @@
 
 Within one process, requests for the same missing variant share one render task;
 the task is shielded, so the render and the store write finish even when the
-request that started them goes away.
+request that started them goes away. Across processes, that task claims the render
+through `Flights` (file locks on one host, a Redis lease in a fleet); a task that
+loses the claim waits for the winner and reads what it stored.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
+from cache.flights import Flights, LocalFlights
 from cache.variants import variant_prefix
 from storage import BlobStore
 
@@ -26,10 +29,18 @@ class Outcome(StrEnum):
     COALESCED = "COALESCED"  # this request waited for another request's render
 
 
+class FlightTimeout(Exception):
+    """Another process held the render of this variant for longer than we may wait."""
+
+
 class VariantCache:
-    def __init__(self, store: BlobStore) -> None:
+    def __init__(
+        self, store: BlobStore, flights: Flights | None = None, wait: float = 30.0
+    ) -> None:
         self._store = store
-        self._flights: dict[str, asyncio.Task[tuple[bytes, Outcome]]] = {}
+        self._claims = flights or LocalFlights()
+        self._wait = wait
+        self._running: dict[str, asyncio.Task[tuple[bytes, Outcome]]] = {}
 
     async def get_or_render(
         self, key: str, content_type: str, render: Render
@@ -37,36 +48,48 @@ class VariantCache:
         blob = await self._store.get(key)
         if blob is not None:
             return blob.data, Outcome.HIT
-        flight = self._flights.get(key)
+        flight = self._running.get(key)
         if flight is not None:
             data, _ = await asyncio.shield(flight)
             return data, Outcome.COALESCED
         flight = asyncio.create_task(self._render_and_put(key, content_type, render))
-        self._flights[key] = flight
+        self._running[key] = flight
         flight.add_done_callback(lambda done: self._landed(key, done))
         return await asyncio.shield(flight)
 
     async def _render_and_put(
         self, key: str, content_type: str, render: Render
     ) -> tuple[bytes, Outcome]:
-        # A render that finished between our miss and our claim has stored it already.
-        blob = await self._store.get(key)
-        if blob is not None:
-            return blob.data, Outcome.HIT
-        data = await render()
-        await self._store.put(key, data, content_type)
-        return data, Outcome.MISS
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._wait
+        waited = False
+        while True:
+            async with self._claims.claim(key) as claim:
+                # Re-check once the claim is settled: a render (here or in another
+                # process) that finished since our miss has stored it already.
+                blob = await self._store.get(key)
+                if blob is not None:
+                    return blob.data, Outcome.COALESCED if waited else Outcome.HIT
+                if claim.held:
+                    data = await render()
+                    await self._store.put(key, data, content_type)
+                    return data, Outcome.MISS
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise FlightTimeout(f"waited {self._wait:g}s for another render of {key}")
+                await claim.wait(left)
+                waited = True
 
     async def purge(self, image_id: str) -> int:
         """Delete every stored variant of an image, after letting this process's
         renders of it land, so none of them writes a variant back after the purge."""
         prefix = variant_prefix(image_id)
-        landing = [f for key, f in self._flights.items() if key.startswith(prefix)]
+        landing = [f for key, f in self._running.items() if key.startswith(prefix)]
         await asyncio.gather(*landing, return_exceptions=True)
         return await self._store.delete_prefix(prefix)
 
     def _landed(self, key: str, flight: asyncio.Task[tuple[bytes, Outcome]]) -> None:
-        self._flights.pop(key, None)
+        self._running.pop(key, None)
         if not flight.cancelled() and flight.exception() is not None:
             # Retrieved here so that a render nobody waits for any more is still logged once.
             log.debug("render of %s failed: %r", key, flight.exception())

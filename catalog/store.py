@@ -64,6 +64,10 @@ class Catalog:
         finally:
             await pool.close()
 
+    async def ping(self) -> None:
+        """Raise (one of UNAVAILABLE) unless PostgreSQL answers a query."""
+        await self.pool.fetchval("SELECT 1")
+
     async def migrate(self) -> list[str]:
         async with self.pool.acquire() as conn:
             return await migrate(conn)

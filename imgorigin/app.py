@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from admin_api.app import Admin, create_admin_app
-from cache import VariantCache
+from cache import FileFlights, Flights, RedisFlights, RedisLink, VariantCache
 from catalog import Catalog, Resolver, start_embedded
 from imgorigin.settings import Settings
-from origin.app import Origin, create_origin_app
+from origin.app import Origin, Probe, create_origin_app
 from origin.pipeline import vips
 from origin.pipeline.pool import RenderPool
 from storage import BlobStore, open_store
@@ -31,6 +31,21 @@ class Services:
     variants: VariantCache
     resolver: Resolver
     pool: RenderPool
+    redis: RedisLink | None
+
+    def probes(self) -> tuple[Probe, ...]:
+        probes = [Probe("catalog", self.catalog.ping), Probe("store", self.store.health)]
+        if self.redis is not None:
+            probes.append(Probe("redis", _pinged(self.redis), required=False))
+        return tuple(probes)
+
+
+def _pinged(link: RedisLink):  # type: ignore[no-untyped-def]
+    async def check() -> None:
+        if not await link.ping():
+            raise ConnectionError("Redis does not answer; renders are coordinated per process")
+
+    return check
 
 
 async def database_url(settings: Settings) -> str:
@@ -58,10 +73,24 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         await store.health()
         pool = RenderPool(settings.origin.workers, settings.origin.render_queue)
         stack.callback(pool.close)
+        link = RedisLink(settings.cache) if settings.cache.redis_url else None
         resolver = Resolver(
-            catalog.resolve, settings.catalog.resolve_cache_ttl, settings.catalog.resolve_cache_size
+            catalog.resolve,
+            settings.catalog.resolve_cache_ttl,
+            settings.catalog.resolve_cache_size,
+            broadcast=link.broadcast_invalidation if link else None,
         )
-        yield Services(settings, catalog, store, VariantCache(store), resolver, pool)
+        flights: Flights
+        if link is None:
+            flights = FileFlights(settings.server.data_dir / "locks")
+        else:
+            stack.push_async_callback(link.close)
+            link.on_invalidate = lambda message: resolver.forget(*message)
+            link.on_reconnect = resolver.clear
+            await link.start(wait=2 * settings.cache.redis_timeout)
+            flights = RedisFlights(link, settings.cache.render_lease)
+        variants = VariantCache(store, flights, settings.cache.render_wait)
+        yield Services(settings, catalog, store, variants, resolver, pool, link)
 
 
 def build_apps(services: Services) -> tuple[web.Application, web.Application]:
@@ -73,6 +102,7 @@ def build_apps(services: Services) -> tuple[web.Application, web.Application]:
         store=services.store,
         pool=services.pool,
         settings=settings.origin,
+        probes=services.probes(),
     )
     admin = Admin(
         catalog=services.catalog,

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from admin_api.settings import AdminSettings
+from cache import CacheSettings
 from catalog import CatalogSettings
 from origin.settings import OriginSettings
 from storage import StorageSettings
@@ -65,6 +66,7 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
     origin: OriginSettings = field(default_factory=OriginSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from aiohttp import hdrs, web
 
@@ -50,6 +52,16 @@ def _not_found(library: str, key: str) -> NotFound:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """One dependency /readyz checks: `check` raises when it cannot serve. Without a
+    `required` one the origin cannot answer; without another it serves, degraded."""
+
+    name: str
+    check: Callable[[], Awaitable[None]]
+    required: bool = True
+
+
+@dataclass(frozen=True)
 class Origin:
     """The read path's collaborators, injected by the composition root."""
 
@@ -58,6 +70,7 @@ class Origin:
     store: BlobStore
     pool: RenderPool
     settings: OriginSettings
+    probes: tuple[Probe, ...] = field(default=())
 
     async def resolve(self, library: str, key: str) -> Image:
         image = await self.resolver.resolve(library, key)
@@ -134,12 +147,43 @@ def variant_headers(variant: Variant, negotiated: bool, settings: OriginSettings
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers. Readiness is /readyz."""
     return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Whether this process can serve: 200 `ok` or `degraded` (it serves without an
+    optional dependency, such as Redis), 503 `unavailable` when a required one fails."""
+    probes = request.app[ORIGIN].probes
+    results = await asyncio.gather(*(_run_probe(p) for p in probes))
+    checks = {p.name: result for p, result in zip(probes, results, strict=True)}
+    failed = [p for p, result in zip(probes, results, strict=True) if result != "ok"]
+    if any(p.required for p in failed):
+        status, http_status = "unavailable", 503
+    else:
+        status, http_status = ("degraded" if failed else "ok"), 200
+    return web.json_response(
+        {"status": status, "checks": checks},
+        status=http_status,
+        headers={hdrs.CACHE_CONTROL: "no-store"},
+    )
+
+
+PROBE_TIMEOUT = 2.0
+
+
+async def _run_probe(probe: Probe) -> str:
+    try:
+        await asyncio.wait_for(probe.check(), PROBE_TIMEOUT)
+    except Exception as exc:  # a probe reports any failure; it never raises
+        return f"failed: {type(exc).__name__}: {exc}"[:200]
+    return "ok"
 
 
 def create_origin_app(origin: Origin) -> web.Application:
     app = web.Application(middlewares=[error_middleware])
     app[ORIGIN] = origin
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
     app.router.add_get("/{library}/{key:.+}", serve_image)
     return app

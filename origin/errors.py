@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from cache import FlightTimeout
 from catalog import UNAVAILABLE as CATALOG_UNAVAILABLE
 from storage import StoreUnavailable
 
@@ -81,6 +82,14 @@ def error_response(
     return response
 
 
+# Failures of what we depend on, by kind: the client may retry later.
+_OUTAGE_CODES: tuple[tuple[tuple[type[BaseException], ...], str, str], ...] = (
+    ((StoreUnavailable,), "store_unavailable", "the blob store is unavailable"),
+    (CATALOG_UNAVAILABLE, "catalog_unavailable", "the catalog is unavailable"),
+    ((FlightTimeout,), "render_busy", "another render of this variant is taking too long"),
+)
+_OUTAGES = tuple(kind for kinds, _, _ in _OUTAGE_CODES for kind in kinds)
+
 # aiohttp's own routing errors, given stable codes of ours.
 _AIOHTTP_CODES = {
     404: "not_found",
@@ -97,16 +106,10 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
         if exc.status >= 500:
             log.warning("%s %s: %s", request.method, request.rel_url, exc.message)
         return error_response(exc.status, exc.code, exc.message, exc.headers)
-    except StoreUnavailable as exc:
-        log.warning("%s %s: %s", request.method, request.rel_url, exc)
-        return error_response(
-            503, "store_unavailable", "the blob store is unavailable", {"Retry-After": "5"}
-        )
-    except CATALOG_UNAVAILABLE as exc:
-        log.warning("%s %s: catalog: %r", request.method, request.rel_url, exc)
-        return error_response(
-            503, "catalog_unavailable", "the catalog is unavailable", {"Retry-After": "5"}
-        )
+    except _OUTAGES as exc:
+        code, message = next(o for kinds, *o in _OUTAGE_CODES if isinstance(exc, kinds))
+        log.warning("%s %s: %s: %r", request.method, request.rel_url, code, exc)
+        return error_response(503, code, message, {"Retry-After": "5"})
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -29,7 +29,7 @@ async def test_hits_misses_and_invalidation() -> None:
     assert await resolver.resolve("lib", "a") is None
     assert await resolver.resolve("lib", "a") is None
     assert lookups.calls == 1  # the miss was cached
-    resolver.invalidate("lib", "a")
+    await resolver.invalidate("lib", "a")
     await resolver.resolve("lib", "a")
     assert lookups.calls == 2
     await resolver.resolve("lib", "a", fresh=True)
@@ -63,7 +63,7 @@ async def test_a_lookup_racing_an_invalidation_is_not_cached() -> None:
     lookups.gate.clear()
     slow = asyncio.create_task(resolver.resolve("lib", "a"))
     await asyncio.sleep(0.01)
-    resolver.invalidate("lib", "a")  # the image is deleted while the lookup is out
+    await resolver.invalidate("lib", "a")  # the image is deleted while the lookup is out
     lookups.answer = None
     lookups.gate.set()
     assert await slow == "stale image"  # that request saw the world before the delete
