@@ -45,9 +45,8 @@ class VariantCache:
     async def get_or_render(
         self, key: str, content_type: str, render: Render
     ) -> tuple[bytes, Outcome]:
-        blob = await self._store.get(key)
-        if blob is not None:
-            return blob.data, Outcome.HIT
+        """The stored variant, or the one this call (or a concurrent one) renders.
+        Callers on the hot path read the store first themselves, as a stream."""
         flight = self._running.get(key)
         if flight is not None:
             data, _ = await asyncio.shield(flight)

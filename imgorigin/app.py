@@ -68,8 +68,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
     async with AsyncExitStack() as stack:
         catalog = await stack.enter_async_context(open_catalog(settings))
         await catalog.migrate()
-        store = open_store(settings.storage, settings.server.data_dir)
-        stack.push_async_callback(store.close)
+        store = await stack.enter_async_context(
+            open_store(settings.storage, settings.server.data_dir)
+        )
         await store.health()
         pool = RenderPool(settings.origin.workers, settings.origin.render_queue)
         stack.callback(pool.close)

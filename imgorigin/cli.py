@@ -4,22 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
 
-from aiohttp import web
-
 from catalog import InvalidName, Role, check_library_name
-from imgorigin.app import build_apps, open_catalog, open_services
+from imgorigin.app import open_catalog
+from imgorigin.server import DEMO_LIBRARY, configure_logging, serve
 from imgorigin.settings import Settings, settings_markdown
 
-log = logging.getLogger("imgorigin")
-
-DEMO_LIBRARY = "demo"
-DEMO_KEY_NAME = "serve --demo"
 _SETTINGS_START = "<!-- settings:start -->"
 _SETTINGS_END = "<!-- settings:end -->"
 
@@ -43,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--origin-port", type=int, help="public origin port (default 8080)")
     serve.add_argument("--admin-port", type=int, help="admin API port (default 8081)")
+    serve.add_argument(
+        "--workers", type=int, help="processes sharing the ports (default 1; about one per core)"
+    )
     serve.add_argument(
         "--demo",
         action="store_true",
@@ -71,45 +67,10 @@ def settings_from(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
     overrides = {
         name: getattr(args, name)
-        for name in ("data_dir", "host", "origin_port", "admin_port")
+        for name in ("data_dir", "host", "origin_port", "admin_port", "workers")
         if getattr(args, name, None) is not None
     }
     return replace(settings, server=replace(settings.server, **overrides)).validated()
-
-
-async def serve(settings: Settings, demo: bool) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    async with open_services(settings) as services:
-        demo_key = None
-        if demo:
-            library = await services.catalog.ensure_library(DEMO_LIBRARY)
-            demo_key, _ = await services.catalog.create_api_key(
-                library, Role.ADMIN, DEMO_KEY_NAME, replace_named=True
-            )
-        origin_app, admin_app = build_apps(services)
-        runners = [web.AppRunner(origin_app), web.AppRunner(admin_app)]
-        ports = (settings.server.origin_port, settings.server.admin_port)
-        try:
-            for runner, port in zip(runners, ports, strict=True):
-                await runner.setup()
-                try:
-                    await web.TCPSite(runner, settings.server.host, port).start()
-                except OSError as exc:
-                    raise SystemExit(
-                        f"imgorigin: cannot listen on {settings.server.host}:{port}: {exc.strerror}"
-                    ) from None
-            print(f"origin     http://{settings.server.host}:{ports[0]}", flush=True)
-            print(f"admin API  http://{settings.server.host}:{ports[1]}", flush=True)
-            if demo_key:
-                print(f"demo library {DEMO_LIBRARY!r}, admin key:\n{demo_key}", flush=True)
-            await stop.wait()
-            log.info("stopping")
-        finally:
-            for runner in runners:
-                await runner.cleanup()
 
 
 async def migrate(settings: Settings) -> None:
@@ -148,15 +109,9 @@ def main(argv: list[str] | None = None) -> None:
         settings = settings_from(args)
     except ValueError as exc:
         raise SystemExit(f"imgorigin: {exc}") from None
-    logging.basicConfig(
-        level=settings.server.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Both log routine work at INFO (every pg_ctl command, every libvips threadpool).
-    for chatty in ("pgserver", "pyvips"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    configure_logging(settings)
     if args.command == "serve":
-        asyncio.run(serve(settings, args.demo))
+        serve(settings, args.demo)
     elif args.command == "migrate":
         asyncio.run(migrate(settings))
     elif args.command == "keys":

@@ -48,6 +48,14 @@ class ServerSettings:
             "help": "Port of the admin API; keep it off the public network. Also `--admin-port`.",
         },
     )
+    workers: int = field(
+        default=1,
+        metadata={
+            "env": "IMGORIGIN_WORKERS",
+            "help": "Processes serving both ports (SO_REUSEPORT), each with its own event "
+            "loop and render pool; about one per core. Also `--workers`.",
+        },
+    )
     log_level: str = field(
         default="INFO",
         metadata={"env": "IMGORIGIN_LOG_LEVEL", "help": "DEBUG, INFO, WARNING or ERROR."},
@@ -57,6 +65,8 @@ class ServerSettings:
         for port in (self.origin_port, self.admin_port):
             if not 0 <= port <= 65535:
                 raise ValueError(f"invalid port {port}")
+        if not 1 <= self.workers <= 256:
+            raise ValueError("IMGORIGIN_WORKERS must be between 1 and 256")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError(f"IMGORIGIN_LOG_LEVEL: unknown level {self.log_level!r}")
 

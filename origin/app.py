@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -17,7 +18,7 @@ from origin.pipeline.pool import RenderPool
 from origin.pipeline.render import render
 from origin.settings import OriginSettings
 from origin.spec import TransformSpec
-from storage import BlobStore, original_key
+from storage import BlobStore, BlobStream, original_key
 
 
 class OriginalMissing(HTTPError):
@@ -130,9 +131,27 @@ async def serve_image(request: web.Request) -> web.StreamResponse:
     headers = variant_headers(variant, negotiated, origin.settings)
     if etag_matches(request, variant.etag):
         return web.Response(status=304, headers=headers)
+    async with origin.store.stream(variant.key) as stored:
+        if stored is not None:
+            return await send_stored(request, stored, variant.mime, headers)
     data, outcome = await origin.fetch(variant)
     headers["X-Cache"] = outcome.value
     return web.Response(body=data, content_type=variant.mime, headers=headers)
+
+
+async def send_stored(
+    request: web.Request, stored: BlobStream, mime: str, headers: dict[str, str]
+) -> web.StreamResponse:
+    """A stored variant, chunk by chunk: a large one is never all in memory."""
+    response = web.StreamResponse(headers={**headers, "X-Cache": Outcome.HIT.value})
+    response.content_type = mime
+    response.content_length = stored.info.size
+    await response.prepare(request)
+    if request.method != hdrs.METH_HEAD:
+        async for chunk in stored.chunks:
+            await response.write(chunk)
+    await response.write_eof()
+    return response
 
 
 def variant_headers(variant: Variant, negotiated: bool, settings: OriginSettings) -> dict[str, str]:
@@ -147,8 +166,9 @@ def variant_headers(variant: Variant, negotiated: bool, settings: OriginSettings
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness: the process answers. Readiness is /readyz."""
-    return web.json_response({"status": "ok"})
+    """Liveness: the process answers (its pid tells workers sharing a port apart).
+    Readiness is /readyz."""
+    return web.json_response({"status": "ok", "pid": os.getpid()})
 
 
 async def readyz(request: web.Request) -> web.Response:

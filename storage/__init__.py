@@ -1,21 +1,34 @@
 """The blob store: bytes under keys, nothing more. The catalog owns every relation.
 
-Two backends share one small protocol; `open_store` picks one from a URL.
+Two backends, the filesystem and S3, share one small protocol; `open_store` picks one
+from a URL.
 """
 
 from __future__ import annotations
 
-from storage.base import Blob, BlobInfo, BlobStore, InvalidKey, StoreUnavailable
+from storage.base import (
+    CHUNK_SIZE,
+    Blob,
+    BlobInfo,
+    BlobStore,
+    BlobStream,
+    InvalidKey,
+    StoreUnavailable,
+)
 from storage.filesystem import FilesystemStore
 from storage.layout import original_key
+from storage.s3 import S3Store
 from storage.settings import StorageSettings, open_store
 
 __all__ = [
+    "CHUNK_SIZE",
     "Blob",
     "BlobInfo",
     "BlobStore",
+    "BlobStream",
     "FilesystemStore",
     "InvalidKey",
+    "S3Store",
     "StorageSettings",
     "StoreUnavailable",
     "open_store",

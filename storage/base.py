@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+# The most a stream hands over at once: large enough to keep syscalls and writes few,
+# small enough that serving many large blobs at once does not hold them all in memory.
+CHUNK_SIZE = 256 * 1024
 
 
 class InvalidKey(ValueError):
@@ -29,12 +35,29 @@ class Blob:
     data: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class BlobStream:
+    """A blob being read: its info at once, its bytes in chunks of at most CHUNK_SIZE.
+
+    The chunks are only readable inside the `stream` block that made them; a failure
+    part-way raises StoreUnavailable from the iteration.
+    """
+
+    info: BlobInfo
+    chunks: AsyncIterator[bytes]
+
+
 class BlobStore(Protocol):
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         """Store `data` atomically: readers see the old blob, or all of the new one."""
 
     async def get(self, key: str) -> Blob | None:
         """The blob, or None when there is none under `key`."""
+
+    def stream(self, key: str) -> AbstractAsyncContextManager[BlobStream | None]:
+        """`async with store.stream(key) as blob:` the blob as chunks, or None when there
+        is none. Leaving the block, even before the last chunk, releases the file or
+        connection."""
 
     async def head(self, key: str) -> BlobInfo | None: ...
 

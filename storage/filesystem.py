@@ -14,10 +14,21 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
-from storage.base import Blob, BlobInfo, InvalidKey, StoreUnavailable, check_key
+from storage.base import (
+    CHUNK_SIZE,
+    Blob,
+    BlobInfo,
+    BlobStream,
+    InvalidKey,
+    StoreUnavailable,
+    check_key,
+)
 
 # The filesystem keeps no content type; variants carry it in their extension, and
 # Python 3.11's mimetypes does not know every image type we write.
@@ -41,6 +52,21 @@ class FilesystemStore:
 
     async def get(self, key: str) -> Blob | None:
         return await self._run(self._get, key, self.path_for(key))
+
+    @asynccontextmanager
+    async def stream(self, key: str) -> AsyncIterator[BlobStream | None]:
+        path = self.path_for(key)
+        opened = await self._run(self._open, path)
+        if opened is None:
+            yield None
+            return
+        f, st = opened
+        try:
+            yield BlobStream(info=self._info(key, path, st), chunks=self._chunks(f))
+        finally:
+            # Closing a file opened for reading does no I/O worth a thread, and doing it
+            # here, not in a worker, means a cancelled request cannot leak the descriptor.
+            f.close()
 
     async def head(self, key: str) -> BlobInfo | None:
         return await self._run(self._head, key, self.path_for(key))
@@ -99,6 +125,22 @@ class FilesystemStore:
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
         return Blob(info=self._info(key, path, st), data=data)
+
+    @staticmethod
+    def _open(path: Path) -> tuple[BinaryIO, os.stat_result] | None:
+        try:
+            f = open(path, "rb")  # noqa: SIM115 - closed by stream(), which owns it
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+        try:
+            return f, os.fstat(f.fileno())
+        except BaseException:
+            f.close()
+            raise
+
+    async def _chunks(self, f: BinaryIO) -> AsyncIterator[bytes]:
+        while chunk := await self._run(f.read, CHUNK_SIZE):
+            yield chunk
 
     def _head(self, key: str, path: Path) -> BlobInfo | None:
         try:

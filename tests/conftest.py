@@ -24,6 +24,10 @@ from catalog import Role, start_embedded
 from imgorigin.app import Services, build_apps, open_services
 from imgorigin.settings import Settings
 
+# S3 (moto) fixtures: s3_endpoint, s3_storage_url. Redis: redis_url, redis_prefix,
+# private_redis.
+pytest_plugins = ["tests.s3server", "tests.redisserver"]
+
 TEST_DATABASE_URL = os.environ.get(
     "IMGORIGIN_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -34,6 +38,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden", action="store_true", help="rewrite tests/golden/ from this run"
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def aws_test_credentials() -> Iterator[None]:
+    """Dummy credentials where botocore's chain looks first, and none of the developer's
+    profiles or config files, so no test ever acts as a real AWS identity."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        patch.setenv("AWS_CONFIG_FILE", os.devnull)
+        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_ENDPOINT_URL"):
+            patch.delenv(name, raising=False)
+        yield
 
 
 def with_database(url: str, name: str) -> str:
@@ -116,13 +135,17 @@ class Tenant:
         return f"/v1/libraries/{self.name}/images"
 
 
-@pytest.fixture
-async def tenant(services: Services) -> Tenant:
+async def new_tenant(services: Services) -> Tenant:
     library = await services.catalog.ensure_library(f"t-{uuid.uuid4().hex[:10]}")
     keys = {}
     for role in Role:
         keys[role], _ = await services.catalog.create_api_key(library, role, f"test {role}")
     return Tenant(library.name, keys)
+
+
+@pytest.fixture
+async def tenant(services: Services) -> Tenant:
+    return await new_tenant(services)
 
 
 async def upload(

@@ -8,12 +8,8 @@ over HTTP, then a clean stop.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,68 +17,26 @@ from pathlib import Path
 import pytest
 
 from tests import images
-
-EXE = [sys.executable, "-m", "imgorigin"]
-
-
-def _env() -> dict[str, str]:
-    # The commands must find everything from --data-dir alone.
-    return {k: v for k, v in os.environ.items() if not k.startswith("IMGORIGIN_")}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.processes import EXE, Served, clean_env, free_port
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*EXE, *args], env=_env(), capture_output=True, text=True, timeout=120)
+    # The commands must find everything from --data-dir alone: no IMGORIGIN_ variables.
+    return subprocess.run(
+        [*EXE, *args], env=clean_env(), capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Path, int, int, str]]:
-    data_dir = tmp_path / "data"
-    origin_port, admin_port = _free_port(), _free_port()
-    process = subprocess.Popen(
-        [
-            *EXE,
-            "serve",
-            "--data-dir",
-            str(data_dir),
-            "--origin-port",
-            str(origin_port),
-            "--admin-port",
-            str(admin_port),
-            "--demo",
-        ],
-        env=_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines = []
-    try:
-        deadline = time.monotonic() + 90
-        assert process.stdout is not None
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line.rstrip("\n"))
-            if lines[-1].startswith("io_"):
-                break
-        assert lines and lines[-1].startswith("io_"), (lines, process.poll())
-        assert f"http://127.0.0.1:{origin_port}" in lines[0]
-        assert f"http://127.0.0.1:{admin_port}" in lines[1]
-        yield process, data_dir, origin_port, admin_port, lines[-1]
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+def served(tmp_path: Path) -> Iterator[Served]:
+    server = Served(tmp_path / "data", clean_env()).start()
+    assert server.lines[:3] == [
+        f"origin     {server.origin}",
+        f"admin API  {server.admin}",
+        "workers    1",
+    ]
+    yield server
+    server.stop()
 
 
 def _request(
@@ -100,9 +54,8 @@ def _request(
         return error.code, dict(error.headers), error.read()
 
 
-def test_serve_upload_render_and_keys_while_serving(served) -> None:  # type: ignore[no-untyped-def]
-    process, data_dir, origin_port, admin_port, key = served
-    origin, admin = f"http://127.0.0.1:{origin_port}", f"http://127.0.0.1:{admin_port}"
+def test_serve_upload_render_and_keys_while_serving(served: Served) -> None:
+    origin, admin, key, data_dir = served.origin, served.admin, served.key, served.data_dir
     assert _request(origin + "/healthz")[0] == 200
     assert _request(admin + "/healthz")[0] == 200
 
@@ -138,8 +91,7 @@ def test_serve_upload_render_and_keys_while_serving(served) -> None:  # type: ig
     )
     assert status == 403 and json.loads(body)["error"]["code"] == "insufficient_role"
 
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(30) == 0
+    assert served.stop() == 0
     # The last user of the embedded server gone, pgserver stops it.
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
 
@@ -161,7 +113,7 @@ def test_keys_create_and_migrate_on_a_fresh_data_dir(tmp_path: Path) -> None:
 def test_bad_settings_exit_with_a_message(tmp_path: Path) -> None:
     result = subprocess.run(
         [*EXE, "migrate", "--data-dir", str(tmp_path)],
-        env={**_env(), "IMGORIGIN_DB_POOL_SIZE": "many"},
+        env=clean_env(IMGORIGIN_DB_POOL_SIZE="many"),
         capture_output=True,
         text=True,
         timeout=60,
@@ -183,9 +135,9 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
                 "--origin-port",
                 str(port),
                 "--admin-port",
-                str(_free_port()),
+                str(free_port()),
             ],
-            env=_env(),
+            env=clean_env(),
             capture_output=True,
             text=True,
             timeout=120,

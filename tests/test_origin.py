@@ -123,6 +123,20 @@ async def test_head_answers_headers_only(origin: TestClient, photo_path: str) ->
     assert await response.read() == b""
 
 
+async def test_a_stored_variant_is_streamed_with_its_length(
+    origin: TestClient, photo_path: str
+) -> None:
+    first = await origin.get(photo_path + "?w=90")
+    body = await first.read()
+    assert first.headers["X-Cache"] == "MISS"
+    for method in (origin.get, origin.head):
+        again = await method(photo_path + "?w=90")
+        assert again.headers["X-Cache"] == "HIT"
+        assert again.headers["Content-Type"] == "image/jpeg"
+        assert int(again.headers["Content-Length"]) == len(body)
+        assert await again.read() == (body if method == origin.get else b"")
+
+
 async def test_concurrent_first_requests_render_once(
     origin: TestClient, photo_path: str, services: Services, tenant: Tenant
 ) -> None:

@@ -11,7 +11,11 @@ from imgorigin.settings import Settings, documented_settings, settings_markdown
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 # Variables the test suite reads, documented in the README's testing section.
-TEST_VARIABLES = {"IMGORIGIN_TEST_DATABASE_URL", "IMGORIGIN_REQUIRE_SERVICES"}
+TEST_VARIABLES = {
+    "IMGORIGIN_TEST_DATABASE_URL",
+    "IMGORIGIN_TEST_REDIS_URL",
+    "IMGORIGIN_REQUIRE_SERVICES",
+}
 
 
 def test_readme_settings_table_is_the_generated_one() -> None:

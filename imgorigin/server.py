@@ -1,0 +1,215 @@
+"""Running the service: one process, or N worker processes sharing the ports.
+
+With `--workers N`, the parent resolves the database (starting the embedded
+PostgreSQL once, for all), migrates, and spawns N workers. Each worker has its own
+event loop, database pool and render pool, and binds both ports with SO_REUSEPORT,
+so the kernel spreads connections over them. The parent restarts a worker that dies
+and, on SIGTERM or SIGINT, passes SIGTERM on and waits for the workers to finish.
+
+A worker (or the single process) stopping gracefully: stop accepting, let requests
+in flight (and their renders) finish within a grace period, then close the pools.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import multiprocessing.process
+import queue
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from aiohttp import web
+
+from catalog import Role
+from imgorigin.app import Services, build_apps, database_url, open_catalog, open_services
+from imgorigin.settings import Settings
+
+log = logging.getLogger("imgorigin")
+
+DEMO_LIBRARY = "demo"
+DEMO_KEY_NAME = "serve --demo"
+
+
+class ListenError(SystemExit):
+    """A port could not be bound: a clean message, not a traceback."""
+
+
+def configure_logging(settings: Settings, process: str = "") -> None:
+    logging.basicConfig(
+        level=settings.server.log_level.upper(),
+        format=f"%(asctime)s %(levelname)s {process}%(name)s: %(message)s",
+    )
+    # Both log routine work at INFO (every pg_ctl command, every libvips threadpool).
+    for chatty in ("pgserver", "pyvips"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+def grace(settings: Settings) -> float:
+    """How long a stopping process lets its requests run: one render, and some."""
+    return settings.origin.render_timeout + 5
+
+
+async def listen(services: Services, *, reuse_port: bool) -> tuple[list[web.AppRunner], list[str]]:
+    """Start both apps; return their runners and the URLs they answer on."""
+    server = services.settings.server
+    runners = [
+        web.AppRunner(app, shutdown_timeout=grace(services.settings))
+        for app in build_apps(services)
+    ]
+    urls = []
+    for runner, port in zip(runners, (server.origin_port, server.admin_port), strict=True):
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, server.host, port, reuse_port=reuse_port).start()
+        except OSError as exc:
+            await asyncio.gather(*(r.cleanup() for r in runners))
+            raise ListenError(
+                f"imgorigin: cannot listen on {server.host}:{port}: {exc.strerror}"
+            ) from None
+        urls.append(f"http://{server.host}:{port}")
+    return runners, urls
+
+
+async def create_demo_key(settings: Settings) -> str:
+    """A fresh admin key for the demo library; the previous demo key is revoked."""
+    async with open_catalog(settings) as catalog:
+        await catalog.migrate()
+        library = await catalog.ensure_library(DEMO_LIBRARY)
+        key, _ = await catalog.create_api_key(
+            library, Role.ADMIN, DEMO_KEY_NAME, replace_named=True
+        )
+    return key
+
+
+def announce(urls: list[str], workers: int, demo_key: str | None) -> None:
+    print(f"origin     {urls[0]}", flush=True)
+    print(f"admin API  {urls[1]}", flush=True)
+    print(f"workers    {workers}", flush=True)
+    if demo_key:
+        print(f"demo library {DEMO_LIBRARY!r}, admin key:\n{demo_key}", flush=True)
+
+
+def stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def run(
+    settings: Settings, *, reuse_port: bool, on_ready: Callable[[list[str]], None]
+) -> None:
+    """Serve until SIGTERM or SIGINT, then stop gracefully."""
+    stop = stop_event()
+    async with open_services(settings) as services:
+        runners, urls = await listen(services, reuse_port=reuse_port)
+        on_ready(urls)
+        await stop.wait()
+        log.info("stopping: finishing requests in flight (at most %gs)", grace(settings))
+        # Both apps stop accepting at once, then wait for their requests together.
+        await asyncio.gather(*(runner.cleanup() for runner in runners))
+
+
+def serve(settings: Settings, demo: bool) -> None:
+    if settings.server.workers == 1:
+        demo_key = asyncio.run(create_demo_key(settings)) if demo else None
+        asyncio.run(
+            run(settings, reuse_port=False, on_ready=lambda urls: announce(urls, 1, demo_key))
+        )
+    else:
+        Supervisor(settings, demo).run()
+
+
+# Several workers
+
+
+def _worker(settings: Settings, index: int, ready: multiprocessing.Queue) -> None:
+    configure_logging(settings, f"worker-{index} ")
+    try:
+        asyncio.run(run(settings, reuse_port=True, on_ready=lambda urls: ready.put((index, urls))))
+    except ListenError as exc:
+        ready.put((index, str(exc)))
+        raise
+
+
+class Supervisor:
+    START_TIMEOUT = 60.0
+
+    def __init__(self, settings: Settings, demo: bool) -> None:
+        self.settings = settings
+        self.demo = demo
+        # spawn, not fork: each worker starts clean, with no inherited event loop,
+        # threads or libvips state.
+        self.context = multiprocessing.get_context("spawn")
+        self.ready: multiprocessing.Queue = self.context.Queue()
+        self.workers: list[multiprocessing.process.BaseProcess] = []
+        self.stopping = False
+
+    def run(self) -> None:
+        if 0 in (self.settings.server.origin_port, self.settings.server.admin_port):
+            raise SystemExit("imgorigin: --workers needs fixed ports, not 0")
+        # One database for all: the embedded server starts here, once, and lives as
+        # long as this process; the workers get its URL.
+        url = asyncio.run(database_url(self.settings))
+        self.settings = replace(
+            self.settings, catalog=replace(self.settings.catalog, database_url=url)
+        )
+        demo_key = asyncio.run(create_demo_key(self.settings)) if self.demo else None
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._stop)
+        self.workers = [self._spawn(i) for i in range(self.settings.server.workers)]
+        try:
+            announce(self._wait_ready(), len(self.workers), demo_key)
+            self._watch()
+        finally:
+            self._stop_all()
+
+    def _spawn(self, index: int) -> multiprocessing.process.BaseProcess:
+        worker = self.context.Process(
+            target=_worker, args=(self.settings, index, self.ready), name=f"worker-{index}"
+        )
+        worker.start()
+        return worker
+
+    def _wait_ready(self) -> list[str]:
+        urls: list[str] = []
+        deadline = time.monotonic() + self.START_TIMEOUT
+        for _ in self.workers:
+            try:
+                _, answer = self.ready.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise SystemExit("imgorigin: workers did not start in time") from None
+            if isinstance(answer, str):
+                raise SystemExit(answer)
+            urls = answer
+        return urls
+
+    def _watch(self) -> None:
+        """Restart a worker that died, until we are told to stop."""
+        while not self.stopping:
+            for index, worker in enumerate(self.workers):
+                if not worker.is_alive() and not self.stopping:
+                    log.warning("worker-%d exited with %s; restarting it", index, worker.exitcode)
+                    time.sleep(1)  # a worker that dies at start must not spin
+                    self.workers[index] = self._spawn(index)
+            time.sleep(0.2)
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+
+    def _stop_all(self) -> None:
+        for worker in self.workers:
+            if worker.is_alive() and worker.pid is not None:
+                worker.terminate()  # SIGTERM: a graceful stop
+        deadline = time.monotonic() + grace(self.settings) + 5
+        for worker in self.workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+            if worker.is_alive():
+                log.warning("%s did not stop in time; killing it", worker.name)
+                worker.kill()
+                worker.join()
