@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from origin.pipeline.render import render
 from origin.settings import OriginSettings
 from origin.spec import TransformSpec
 from storage import BlobStore, BlobStream, original_key
+
+log = logging.getLogger(__name__)
 
 
 class OriginalMissing(HTTPError):
@@ -196,7 +199,9 @@ async def _run_probe(probe: Probe) -> str:
     try:
         await asyncio.wait_for(probe.check(), PROBE_TIMEOUT)
     except Exception as exc:  # a probe reports any failure; it never raises
-        return f"failed: {type(exc).__name__}: {exc}"[:200]
+        # The details (internal host names) go to the log, not to the public port.
+        log.warning("readiness: %s failed: %r", probe.name, exc)
+        return f"failed: {type(exc).__name__}"
     return "ok"
 
 

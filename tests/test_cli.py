@@ -7,9 +7,12 @@ over HTTP, then a clean stop.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
+import signal
 import socket
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,3 +148,23 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sigterm_lets_a_render_in_flight_finish(served: Served) -> None:
+    status, _, body = _request(
+        served.admin + "/v1/libraries/demo/images?key=big.jpg&activate=true",
+        data=images.jpeg(4000, 3000),
+        headers={"Authorization": f"Bearer {served.key}", "Content-Type": "image/jpeg"},
+    )
+    assert status == 201, body
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        # A render of a few hundred milliseconds, stopped in the middle.
+        answer = pool.submit(_request, served.origin + "/demo/big.jpg?w=3000&fm=avif&q=90")
+        time.sleep(0.15)
+        assert not answer.done()
+        assert served.process is not None
+        served.process.send_signal(signal.SIGTERM)
+        status, headers, data = answer.result(timeout=60)
+    assert status == 200 and headers["X-Cache"] == "MISS"
+    assert images.encoded(data).width == 3000
+    assert served.stop() == 0
