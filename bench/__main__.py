@@ -5,166 +5,104 @@
    interleaved so both see the same machine state.
 2. Herd: 32 concurrent first requests for one variant: renders, and time / one render.
 3. Stored-variant hits: sequential latency and requests/s at 16 concurrent.
+4. Fleet herd: `serve --workers 2` on Redis, on the filesystem store and on S3 (a moto
+   server): 64 concurrent first requests, each on its own connection so that both
+   workers get some: renders, and time / one cold render of the same work.
+5. Stored-variant hits at 16 connections: filesystem vs S3, 1 vs 2 workers.
 
-The server runs as `imgorigin serve` in its own process on 127.0.0.1 (embedded
-PostgreSQL unless IMGORIGIN_DATABASE_URL is set); this process is the load generator.
+Servers run as `imgorigin serve` in their own processes on 127.0.0.1, one after
+another, sharing one data dir (embedded PostgreSQL unless IMGORIGIN_DATABASE_URL is
+set); the fleet's Redis is IMGORIGIN_REDIS_URL (default redis://127.0.0.1:6379/0)
+under a prefix of this run's own. This process generates the load, through wrk for
+the hit rates when it is installed. BENCH_ROUNDS shortens the cold-render phase.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import aiohttp
-import pyvips
+from bench import fleet, single
+from bench.load import Load
+from bench.processes import (
+    AWS_ENV,
+    check_redis,
+    create_bucket,
+    moto_server,
+    running_server,
+    server_env,
+)
+from bench.source import libvips_version, source_jpeg
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
-
-
-def source_jpeg(width: int = 6000, height: int = 4000) -> bytes:
-    """A photo-like JPEG: gradient plus noise, so it compresses like a real photo."""
-    xyz = pyvips.Image.xyz(width, height)
-    base = (xyz[0] * (200 / width)).bandjoin([xyz[1] * (200 / height), xyz[0] * 0 + 90])
-    noise = pyvips.Image.gaussnoise(width, height, sigma=18, mean=0)
-    image = (base + noise).cast("uchar").copy(interpretation="srgb")
-    return bytes(image.jpegsave_buffer(Q=85))
-
-
-def raw_render(data: bytes, width: int) -> bytes:
-    return bytes(pyvips.Image.thumbnail_buffer(data, width).write_to_buffer(".webp"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[str], str, str, str]:
-    origin_port, admin_port = free_port(), free_port()
-    env = {**os.environ, "IMGORIGIN_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "imgorigin",
-            "serve",
-            "--demo",
-            "--data-dir",
-            str(data_dir),
-            "--origin-port",
-            str(origin_port),
-            "--admin-port",
-            str(admin_port),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    key = ""
-    while not key.startswith("io_"):
-        line = process.stdout.readline()
-        if not line:
-            raise SystemExit("imgorigin serve did not start")
-        key = line.strip()
-    return process, f"http://127.0.0.1:{origin_port}", f"http://127.0.0.1:{admin_port}", key
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:7.2f} ms"
-
-
-def p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def timed_get(session: aiohttp.ClientSession, url: str) -> tuple[float, str]:
-    start = time.perf_counter()
-    async with session.get(url) as response:
-        await response.read()
-        assert response.status == 200, (url, response.status)
-        return time.perf_counter() - start, response.headers["X-Cache"]
-
-
-async def run(data: bytes, origin: str, admin: str, key: str) -> None:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
-        async with session.post(
-            f"{admin}/v1/libraries/demo/images?key=bench/big.jpg&activate=true",
-            data=data,
-            headers={"Authorization": f"Bearer {key}", "Content-Type": "image/jpeg"},
-        ) as response:
-            assert response.status == 201, await response.text()
-        url = f"{origin}/demo/bench/big.jpg"
-        await timed_get(session, f"{url}?w=700&fm=webp")  # warm both paths
-        await asyncio.to_thread(raw_render, data, 700)
-
-        origin_times, raw_times = [], []
-        for i in range(ROUNDS):
-            seconds, cache = await timed_get(session, f"{url}?w={800 + i}&fm=webp")
-            assert cache == "MISS"
-            origin_times.append(seconds)
-            start = time.perf_counter()
-            await asyncio.to_thread(raw_render, data, 800 + i)
-            raw_times.append(time.perf_counter() - start)
-        o50, r50 = statistics.median(origin_times), statistics.median(raw_times)
-        print(f"cold render 6000x4000 JPEG -> 800px WebP, sequential, {ROUNDS} rounds")
-        print(f"  origin over HTTP   p50 {ms(o50)}  p95 {ms(p(origin_times, 0.95))}")
-        print(f"  raw pyvips         p50 {ms(r50)}  p95 {ms(p(raw_times, 0.95))}")
-        print(f"  ratio origin/raw   p50 {o50 / r50:.3f}")
-
-        herd = await asyncio.gather(
-            *(timed_get(session, f"{url}?w=640&fm=webp") for _ in range(32))
-        )
-        total = max(s for s, _ in herd)
-        outcomes = [c for _, c in herd]
-        print("herd: 32 concurrent first requests for one variant")
-        print(
-            f"  renders {outcomes.count('MISS')}, coalesced {outcomes.count('COALESCED')}, "
-            f"hits {outcomes.count('HIT')}; herd time / one render {total / o50:.2f}"
-        )
-
-        hit_url = f"{url}?w=800&fm=webp"
-        hits = [(await timed_get(session, hit_url))[0] for _ in range(200)]
-        start = time.perf_counter()
-        count = 0
-
-        async def worker() -> None:
-            nonlocal count
-            while time.perf_counter() - start < 3:
-                await timed_get(session, hit_url)
-                count += 1
-
-        await asyncio.gather(*(worker() for _ in range(16)))
-        rate = count / (time.perf_counter() - start)
-        print("stored-variant hits (filesystem store, one process)")
-        print(
-            f"  sequential p50 {ms(statistics.median(hits))}; 16 concurrent {rate:.0f} req/s"
-            f" ({rate * o50:.0f}x a cold render's rate)"
-        )
+REDIS_URL = os.environ.get("IMGORIGIN_REDIS_URL") or "redis://127.0.0.1:6379/0"
+FILESYSTEM, S3 = "filesystem", "S3 (moto)"
 
 
 def main() -> None:
-    version = ".".join(str(pyvips.version(i)) for i in range(3))
-    print(f"libvips {version}, {os.cpu_count()} cores")
+    # The servers write their warnings to our stderr: flush each line of ours at once,
+    # so the two stay in order when stdout is a pipe.
+    sys.stdout.reconfigure(line_buffering=True)
+    # Python's default SIGTERM ends the process without unwinding; the servers live in
+    # sessions of their own, so they would outlive it. Unwind instead: they get stopped.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    check_redis(REDIS_URL)
+    print(f"libvips {libvips_version()}, {os.cpu_count()} cores")
     data = source_jpeg()
     print(f"source: 6000x4000 JPEG, {len(data) / 1e6:.1f} MB")
+    # Keys, Redis prefix and bucket of this run's own: IMGORIGIN_DATABASE_URL and the
+    # Redis may be kept between runs.
+    prefix = f"bench-{secrets.token_hex(4)}"
     with tempfile.TemporaryDirectory(prefix="imgorigin-bench-") as tmp:
-        process, origin, admin, key = start_server(Path(tmp))
-        try:
-            asyncio.run(run(data, origin, admin, key))
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(30)
+        folder = Path(tmp)
+        data_dir = folder / "data"  # one initdb, one filesystem store for all servers
+        local = server_env(IMGORIGIN_STORAGE_URL="", IMGORIGIN_REDIS_URL="")
+        with running_server(data_dir, local) as server:
+            asyncio.run(single.run(server, data, prefix, ROUNDS))
+        herd_ok, hits = fleet_phases(folder, data_dir, data, prefix)
+    fleet.print_hits([FILESYSTEM, S3], hits)
+    if not herd_ok:
+        raise SystemExit("fleet herd: expected exactly one render and no failed request")
+
+
+def fleet_phases(
+    folder: Path, data_dir: Path, data: bytes, prefix: str
+) -> tuple[bool, dict[tuple[str, int], Load]]:
+    """The herds (True if each rendered once), and the hit rates by (store, workers)."""
+    redis = {"IMGORIGIN_REDIS_URL": REDIS_URL, "IMGORIGIN_REDIS_PREFIX": f"{prefix}:"}
+    filesystem = server_env(**redis, IMGORIGIN_STORAGE_URL="")
+    fs_ok, fs_hits = store_phases(data_dir, filesystem, FILESYSTEM, data, f"{prefix}/fs")
+    with moto_server(folder / "moto.log") as endpoint:
+        create_bucket(endpoint, prefix)
+        s3 = server_env(
+            **redis,
+            **AWS_ENV,
+            IMGORIGIN_STORAGE_URL=f"s3://{prefix}/bench",
+            IMGORIGIN_S3_ENDPOINT_URL=endpoint,
+        )
+        s3_ok, s3_hits = store_phases(data_dir, s3, S3, data, f"{prefix}/s3")
+    hits = {(FILESYSTEM, w): rate for w, rate in fs_hits.items()}
+    hits |= {(S3, w): rate for w, rate in s3_hits.items()}
+    return fs_ok and s3_ok, hits
+
+
+def store_phases(
+    data_dir: Path, env: dict[str, str], store: str, data: bytes, prefix: str
+) -> tuple[bool, dict[int, Load]]:
+    """Hit rates with 1 and 2 workers on one store, and the herd on 2 workers."""
+    herd_ok, hits = True, {}
+    for workers in (1, 2):
+        with running_server(data_dir, env, workers) as server:
+            if workers > 1:
+                herd_ok = asyncio.run(fleet.herd(server, data, f"{prefix}/herd", store))
+            key = f"{prefix}/hits-{workers}.jpg"
+            hits[workers] = asyncio.run(fleet.stored_hits(server, data, key))
+    return herd_ok, hits
 
 
 if __name__ == "__main__":

@@ -56,6 +56,11 @@ class VariantCache:
         flight.add_done_callback(lambda done: self._landed(key, done))
         return await asyncio.shield(flight)
 
+    def rendering(self, key: str) -> bool:
+        """Whether this process is rendering `key` now: a request can join that render
+        without asking the store first, so a herd costs the store one lookup."""
+        return key in self._running
+
     async def _render_and_put(
         self, key: str, content_type: str, render: Render
     ) -> tuple[bytes, Outcome]:

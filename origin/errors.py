@@ -98,6 +98,13 @@ _AIOHTTP_CODES = {
 }
 
 
+def client_gone(request: web.Request, exc: BaseException) -> bool:
+    """Writing to a client that hung up raises ConnectionResetError, an OSError like a
+    lost database connection: tell them apart by our own side of the connection."""
+    transport = request.transport
+    return isinstance(exc, ConnectionResetError) and (transport is None or transport.is_closing())
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
     try:
@@ -107,6 +114,9 @@ async def error_middleware(request: web.Request, handler):  # type: ignore[no-un
             log.warning("%s %s: %s", request.method, request.rel_url, exc.message)
         return error_response(exc.status, exc.code, exc.message, exc.headers)
     except _OUTAGES as exc:
+        if client_gone(request, exc):
+            # Nobody to answer; 499 (nginx's "client closed request") is for the log.
+            return web.Response(status=499, reason="Client Closed Request")
         code, message = next(o for kinds, *o in _OUTAGE_CODES if isinstance(exc, kinds))
         log.warning("%s %s: %s: %r", request.method, request.rel_url, code, exc)
         return error_response(503, code, message, {"Retry-After": "5"})

@@ -1,17 +1,22 @@
 """The filesystem backend: one file per blob under a root folder.
 
 Writes go to a temporary file in the destination folder and are moved into place
-with os.replace, so a reader never sees a half-written blob. Every call runs in a
-worker thread: file I/O never blocks the event loop.
+with os.replace, so a reader never sees a half-written blob. File I/O runs in worker
+threads, so it never blocks the event loop, with one exception: `stream` first tries
+to read from the page cache without blocking (preadv2 with RWF_NOWAIT), because for a
+small stored variant a trip to a thread costs more than the read (it waits for the
+GIL behind the busy event loop): that doubles the rate of hits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import mimetypes
 import os
 import shutil
+import stat
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
@@ -35,6 +40,17 @@ from storage.base import (
 _TYPES = {".avif": "image/avif", ".webp": "image/webp", ".jpg": "image/jpeg"}
 
 
+# An open blob file, its stat, and its first chunk.
+_Opened = tuple[BinaryIO, os.stat_result, bytes]
+
+
+class _NotCached:
+    """The page cache cannot answer without blocking: read in a thread instead."""
+
+
+_NOT_CACHED = _NotCached()
+
+
 class FilesystemStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
@@ -56,13 +72,16 @@ class FilesystemStore:
     @asynccontextmanager
     async def stream(self, key: str) -> AsyncIterator[BlobStream | None]:
         path = self.path_for(key)
-        opened = await self._run(self._open, path)
+        opened = self._open_cached(path)
+        if isinstance(opened, _NotCached):
+            opened = await self._run(self._open, path)
         if opened is None:
             yield None
             return
-        f, st = opened
+        f, st, first = opened
         try:
-            yield BlobStream(info=self._info(key, path, st), chunks=self._chunks(f))
+            info = self._info(key, path, st)
+            yield BlobStream(info=info, chunks=self._chunks(f, first, info.size))
         finally:
             # Closing a file opened for reading does no I/O worth a thread, and doing it
             # here, not in a worker, means a cancelled request cannot leak the descriptor.
@@ -127,19 +146,53 @@ class FilesystemStore:
         return Blob(info=self._info(key, path, st), data=data)
 
     @staticmethod
-    def _open(path: Path) -> tuple[BinaryIO, os.stat_result] | None:
+    def _open(path: Path) -> _Opened | None:
+        """The open file, its stat and its first chunk: most variants fit in one chunk,
+        so a hit costs one trip to a worker thread, not three."""
         try:
             f = open(path, "rb")  # noqa: SIM115 - closed by stream(), which owns it
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             return None
         try:
-            return f, os.fstat(f.fileno())
+            return f, os.fstat(f.fileno()), f.read(CHUNK_SIZE)
         except BaseException:
             f.close()
             raise
 
-    async def _chunks(self, f: BinaryIO) -> AsyncIterator[bytes]:
-        while chunk := await self._run(f.read, CHUNK_SIZE):
+    @staticmethod
+    def _open_cached(path: Path) -> _Opened | _NotCached | None:
+        """What `_open` returns, read on the event loop from the page cache; or
+        _NOT_CACHED when that would block (the first chunk is not all in memory), or
+        the kernel or filesystem cannot tell: then the caller uses a thread."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError:
+            return _NOT_CACHED
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                os.close(fd)
+                return None
+            first = bytearray(min(st.st_size, CHUNK_SIZE))
+            if first and os.preadv(fd, [first], 0, os.RWF_NOWAIT) < len(first):
+                raise BlockingIOError(errno.EAGAIN, "partly cached")
+            f = os.fdopen(fd, "rb")
+        except OSError:
+            os.close(fd)
+            return _NOT_CACHED
+        f.seek(len(first))
+        return f, st, bytes(first)
+
+    async def _chunks(self, f: BinaryIO, first: bytes, size: int) -> AsyncIterator[bytes]:
+        # A blob's file is never rewritten in place (puts replace the path), so the
+        # open file keeps the size it had at open.
+        sent = len(first)
+        if first:
+            yield first
+        while sent < size and (chunk := await self._run(f.read, CHUNK_SIZE)):
+            sent += len(chunk)
             yield chunk
 
     def _head(self, key: str, path: Path) -> BlobInfo | None:

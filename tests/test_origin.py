@@ -242,3 +242,23 @@ async def test_output_budget_over_http(origin: TestClient, photo_path: str) -> N
     for query in ("w=8192&h=8192&fit=scale", "w=2100&h=2000&fit=scale&fm=gif"):
         response = await origin.get(f"{photo_path}?{query}")
         assert response.status == 400 and await error_of(response) == "output_too_large"
+
+
+async def test_a_client_hanging_up_mid_body_is_not_an_outage(
+    origin: TestClient, photo_path: str, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    from origin.app import ORIGIN, Variant
+
+    library, key = photo_path.strip("/").split("/", 1)
+    image = await origin.server.app[ORIGIN].resolve(library, key)
+    variant = Variant.of(image, dialect.parse("w=10&fm=png"))
+    # A stored variant far larger than the socket buffers, so the body is still being
+    # written when the client goes.
+    await services.store.put(variant.key, bytes(32 * 1024 * 1024), "image/png")
+    for _ in range(3):
+        response = await origin.get(f"{photo_path}?w=10&fm=png")
+        assert response.headers["X-Cache"] == "HIT"
+        await response.content.read(1000)
+        response.close()  # hang up with most of the body unsent
+    await asyncio.sleep(0.2)
+    assert "unavailable" not in caplog.text

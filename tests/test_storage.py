@@ -221,6 +221,36 @@ async def test_filesystem_stream_closes_its_file(tmp_path: Path) -> None:
     assert len(os.listdir("/proc/self/fd")) == open_files
 
 
+def evict(path: Path) -> None:
+    """Write the file out and drop its pages from the page cache."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+async def test_filesystem_stream_reads_the_page_cache_else_a_thread(tmp_path: Path) -> None:
+    from storage.filesystem import _NotCached
+
+    store = FilesystemStore(tmp_path / "store")
+    data = os.urandom(CHUNK_SIZE + 1000)
+    await store.put("k/blob", data, "image/png")
+    path = store.path_for("k/blob")
+    cached = store._open_cached(path)
+    assert isinstance(cached, tuple) and cached[2] == data[:CHUNK_SIZE]
+    cached[0].close()
+    # Drop the file's pages from memory: reading now needs the disk, so not inline.
+    evict(path)
+    assert isinstance(store._open_cached(path), _NotCached)
+    evict(path)
+    async with store.stream("k/blob") as blob:
+        assert blob is not None
+        assert b"".join([chunk async for chunk in blob.chunks]) == data
+    assert store._open_cached(store.path_for("k")) is None  # a folder is no blob
+
+
 async def test_open_store_defaults_to_the_data_dir(tmp_path: Path) -> None:
     async with open_store(StorageSettings(), tmp_path) as store:
         await store.put("k/blob", b"x", "image/png")

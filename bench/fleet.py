@@ -1,0 +1,110 @@
+"""Fleet style: `serve --workers N` with Redis; the herd across workers, and the
+stored-variant hit rate per store and worker count."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections import Counter
+
+import aiohttp
+
+from bench import load
+from bench.client import fetch, fresh_connection_session, ms, session, timed_get, upload
+from bench.processes import Server
+
+HERD = 64
+REFERENCE_RENDERS = 5
+# Each worker's first render pays one-time costs (libvips start-up, store and database
+# connections), kept out of the figures by warming every worker first: 8 new
+# connections miss one of 2 workers once in 128 runs.
+WARMUP_RENDERS = 8
+SPEC = "w=640&fm=webp"
+
+
+async def herd(server: Server, data: bytes, prefix: str, store: str) -> bool:
+    """Prints the herd's outcomes and time / one cold render; True if it rendered once."""
+    async with session() as admin, fresh_connection_session() as client:
+        herd_url = await upload(admin, server, f"{prefix}/herd.jpg", data)
+        one_render = await reference_render(admin, client, server, data, prefix)
+        start = time.perf_counter()
+        outcomes = await asyncio.gather(*(fetch(client, f"{herd_url}?{SPEC}") for _ in range(HERD)))
+        seconds = time.perf_counter() - start
+
+    caches = Counter(cache for _, status, cache in outcomes if status == 200)
+    failed = Counter(status for _, status, _ in outcomes if status != 200)
+    print(
+        f"fleet herd: {HERD} concurrent first requests, one connection each; "
+        f"{server.workers} workers, Redis, {store}"
+    )
+    print(
+        f"  renders {caches['MISS']}, coalesced {caches['COALESCED']}, hits {caches['HIT']}"
+        + (f", failed {dict(failed)}" if failed else "")
+    )
+    print(
+        f"  herd {ms(seconds)} / one cold render {ms(one_render)} "
+        f"(median of {REFERENCE_RENDERS}) = {seconds / one_render:.2f}"
+    )
+    return caches["MISS"] == 1 and not failed
+
+
+async def reference_render(
+    admin: aiohttp.ClientSession,
+    client: aiohttp.ClientSession,
+    server: Server,
+    data: bytes,
+    prefix: str,
+) -> float:
+    """Median seconds of one cold render of the herd's work, after warming the workers.
+
+    The same bytes under other keys are other image ids, so other variants of the
+    herd's spec that take the same render work."""
+    references = [
+        await upload(admin, server, f"{prefix}/reference-{i}.jpg", data)
+        for i in range(REFERENCE_RENDERS)
+    ]
+    warmup = (f"{references[0]}?w={700 + i}&fm=webp" for i in range(WARMUP_RENDERS))
+    await asyncio.gather(*(timed_get(client, url) for url in warmup))
+    seconds = []
+    for url in references:
+        elapsed, cache = await timed_get(client, f"{url}?{SPEC}")
+        assert cache == "MISS", cache
+        seconds.append(elapsed)
+    return statistics.median(seconds)
+
+
+async def stored_hits(server: Server, data: bytes, key: str) -> load.Load:
+    """Requests/s and p50 of hits on one stored variant."""
+    async with session() as client:
+        url = f"{await upload(client, server, key, data)}?{SPEC}"
+        await timed_get(client, url)  # renders and stores it
+        _, cache = await timed_get(client, url)
+        assert cache == "HIT", cache
+    return await load.measure(url)
+
+
+def print_hits(stores: list[str], hits: dict[tuple[str, int], load.Load]) -> None:
+    """The table, then the ratios between its rows; `hits` by (store, workers)."""
+    print(
+        f"stored-variant hits at {load.CONNECTIONS} connections, every server on Redis "
+        f"(load: {load.generator()})"
+    )
+    print(f"  {'store':<12} {'workers':>7} {'req/s':>9} {'p50':>10}")
+    for (store, workers), result in hits.items():
+        print(f"  {store:<12} {workers:>7} {result.rate:>9.0f} {ms(result.p50):>10}")
+    print(
+        "  2 workers / 1 worker: "
+        + ", ".join(f"{s} {hits[s, 2].rate / hits[s, 1].rate:.2f}x" for s in stores)
+    )
+    base, other = stores
+    print(
+        f"  {other} / {base}: "
+        + ", ".join(
+            f"{w} worker{'s' if w > 1 else ''} {hits[other, w].rate / hits[base, w].rate:.2f}x"
+            for w in (1, 2)
+        )
+    )
+    for (store, workers), result in hits.items():
+        if result.errors:
+            print(f"  !! {store}, {workers} workers: {result.errors}")
