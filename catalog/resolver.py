@@ -9,6 +9,7 @@ not cached, since it may have read the row from before the change.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -29,6 +30,7 @@ class Resolver:
         self._size = size
         self._entries: OrderedDict[tuple[str, str], tuple[float, Image | None]] = OrderedDict()
         self._invalidations = 0
+        self._pending: dict[tuple[str, str], asyncio.Future[Image | None]] = {}
 
     async def resolve(self, library: str, key: str, *, fresh: bool = False) -> Image | None:
         """The active image at library/key; `fresh` skips the cache (and refills it)."""
@@ -38,14 +40,30 @@ class Resolver:
         if hit is not None and hit[0] > now and not fresh:
             self._entries.move_to_end(slot)
             return hit[1]
+        if not fresh and (pending := self._pending.get(slot)) is not None:
+            return await asyncio.shield(pending)
+        lookup = asyncio.ensure_future(self._look_up(slot, now))
+        if not fresh:
+            # Concurrent misses for one key (a herd) share this one query.
+            self._pending[slot] = lookup
+            lookup.add_done_callback(lambda done: self._landed(slot, done))
+        return await asyncio.shield(lookup)
+
+    async def _look_up(self, slot: tuple[str, str], now: float) -> Image | None:
         before = self._invalidations
-        image = await self._lookup(library, key)
+        image = await self._lookup(*slot)
         if self._ttl > 0 and before == self._invalidations:
             self._entries[slot] = (now + self._ttl, image)
             self._entries.move_to_end(slot)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return image
+
+    def _landed(self, slot: tuple[str, str], lookup: asyncio.Future[Image | None]) -> None:
+        if self._pending.get(slot) is lookup:
+            del self._pending[slot]
+        if not lookup.cancelled():
+            lookup.exception()  # retrieved: a failure nobody awaits any more is not logged
 
     async def invalidate(self, library: str, key: str) -> None:
         """library/key changed: forget it here and in every other process."""
@@ -56,8 +74,10 @@ class Resolver:
     def forget(self, library: str, key: str) -> None:
         self._invalidations += 1
         self._entries.pop((library, key), None)
+        self._pending.pop((library, key), None)  # later callers must not join a stale query
 
     def clear(self) -> None:
         """Forget everything: invalidations from other processes may have been missed."""
         self._invalidations += 1
         self._entries.clear()
+        self._pending.clear()

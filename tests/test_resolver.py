@@ -68,3 +68,21 @@ async def test_a_lookup_racing_an_invalidation_is_not_cached() -> None:
     lookups.gate.set()
     assert await slow == "stale image"  # that request saw the world before the delete
     assert await resolver.resolve("lib", "a") is None  # but it was not cached
+
+
+async def test_concurrent_misses_share_one_lookup_until_an_invalidation() -> None:
+    lookups = Lookups()
+    resolver = Resolver(lookups, ttl=60, size=10)
+    lookups.gate.clear()
+    herd = [asyncio.create_task(resolver.resolve("lib", "a")) for _ in range(20)]
+    await asyncio.sleep(0.01)
+    assert lookups.calls == 1
+    resolver.forget("lib", "a")  # changed while the query is out
+    lookups.answer = "new image"  # type: ignore[assignment]
+    late = asyncio.create_task(resolver.resolve("lib", "a"))
+    await asyncio.sleep(0.01)
+    assert lookups.calls == 2  # the late caller did not join the stale query
+    herd[0].cancel()  # one caller going away does not cancel the others' query
+    lookups.gate.set()
+    results = await asyncio.gather(*herd[1:], late)
+    assert results[:-1] == [None] * 19 and results[-1] == "new image"
