@@ -19,7 +19,7 @@ from origin.pipeline.pool import RenderPool
 from origin.pipeline.render import render
 from origin.settings import OriginSettings
 from origin.spec import TransformSpec
-from storage import BlobStore, BlobStream, original_key
+from storage import BlobStore, BlobStream, StoreUnavailable, original_key
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +146,33 @@ async def serve_image(request: web.Request) -> web.StreamResponse:
 async def send_stored(
     request: web.Request, stored: BlobStream, mime: str, headers: dict[str, str]
 ) -> web.StreamResponse:
-    """A stored variant, chunk by chunk: a large one is never all in memory."""
+    """A stored variant, chunk by chunk: a large one is never all in memory.
+
+    Each chunk is sent only once the next read has succeeded, because a store may find
+    a blob damaged only at its end (S3 checks the checksum on the last read): a failure
+    then cuts the body short, so no client or CDN takes it for a whole image. Once the
+    headers are out there is no error response to send, so the connection is dropped.
+    """
     response = web.StreamResponse(headers={**headers, "X-Cache": Outcome.HIT.value})
     response.content_type = mime
     response.content_length = stored.info.size
+    if request.method == hdrs.METH_HEAD:
+        await response.prepare(request)
+        await response.write_eof()
+        return response
+    chunks = aiter(stored.chunks)
+    held = await anext(chunks, b"")  # a failure here is still an error response
     await response.prepare(request)
-    if request.method != hdrs.METH_HEAD:
-        async for chunk in stored.chunks:
-            await response.write(chunk)
+    try:
+        async for chunk in chunks:
+            await response.write(held)
+            held = chunk
+    except StoreUnavailable as exc:
+        log.warning("%s: the store failed mid-body, dropping the connection: %s", request.path, exc)
+        if request.transport is not None:
+            request.transport.abort()
+        return response
+    await response.write(held)
     await response.write_eof()
     return response
 

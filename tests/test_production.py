@@ -4,7 +4,9 @@ misses with 503 and Retry-After, and conditional requests still with 304."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -12,28 +14,29 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from imgorigin.app import build_apps, open_services
+from imgorigin.app import Services, build_apps, open_services
 from imgorigin.settings import Settings
 from tests import images
 from tests.conftest import Tenant, error_of, new_tenant, upload
 from tests.redisserver import free_port
 from tests.s3server import running_moto, s3_settings
 
-Clients = tuple[TestClient, TestClient, Tenant]
+Clients = tuple[TestClient, TestClient, Tenant, Services]
 Open = Callable[..., AbstractAsyncContextManager[Clients]]
 
 
 @pytest.fixture
 def serving(settings: Settings, aiohttp_client) -> Open:  # type: ignore[no-untyped-def]
-    """`async with serving(storage=..., cache=...) as (origin, admin, tenant)`: the apps
-    on `settings` with those sections replaced."""
+    """`async with serving(storage=..., cache=...) as (origin, admin, tenant, services)`:
+    the apps on `settings` with those sections replaced."""
 
     @asynccontextmanager
     async def open_with(**sections: object) -> AsyncIterator[Clients]:
         async with open_services(dataclasses.replace(settings, **sections)) as services:
             tenant = await new_tenant(services)
             origin_app, admin_app = build_apps(services)
-            yield await aiohttp_client(origin_app), await aiohttp_client(admin_app), tenant
+            origin, admin = await aiohttp_client(origin_app), await aiohttp_client(admin_app)
+            yield origin, admin, tenant, services
 
     return open_with
 
@@ -61,7 +64,7 @@ async def test_s3_and_redis_serve_and_store(
 ) -> None:
     storage = s3_settings(s3_endpoint, s3_storage_url)
     cache = dataclasses.replace(settings.cache, redis_url=redis_url, redis_prefix=redis_prefix)
-    async with serving(storage=storage, cache=cache) as (origin, admin, tenant):
+    async with serving(storage=storage, cache=cache) as (origin, admin, tenant, _):
         status, body = await readiness(origin)
         assert status == 200 and body["checks"] == {"catalog": "ok", "store": "ok", "redis": "ok"}
         await upload(admin, tenant, images.jpeg(800, 600), key="a.jpg", activate="true")
@@ -77,7 +80,7 @@ async def test_without_redis_the_origin_serves_degraded(
 ) -> None:
     dead = f"redis://127.0.0.1:{free_port()}/0"
     cache = dataclasses.replace(settings.cache, redis_url=dead, redis_timeout=0.2)
-    async with serving(cache=cache) as (origin, admin, tenant):
+    async with serving(cache=cache) as (origin, admin, tenant, _):
         status, body = await readiness(origin)
         assert status == 200 and body["status"] == "degraded"
         assert body["checks"]["redis"].startswith("failed")
@@ -94,7 +97,7 @@ async def test_an_s3_outage_answers_503_and_still_304(serving: Open, tmp_path: P
         async with get_session().create_client("s3", endpoint_url=moto.url) as client:
             await client.create_bucket(Bucket="outage")
         storage = s3_settings(moto.url, "s3://outage/p", s3_max_attempts=1)
-        async with serving(storage=storage) as (origin, admin, tenant):
+        async with serving(storage=storage) as (origin, admin, tenant, _):
             await upload(admin, tenant, images.jpeg(400, 300), key="c.jpg", activate="true")
             stored = await origin.get(f"/{tenant.name}/c.jpg?w=100")
             assert stored.status == 200
@@ -113,3 +116,36 @@ async def test_an_s3_outage_answers_503_and_still_304(serving: Open, tmp_path: P
             status, body = await readiness(origin)
             assert status == 503 and body["status"] == "unavailable"
             assert body["checks"]["store"].startswith("failed")
+
+
+async def test_a_stored_variant_failing_its_checksum_is_cut_short(
+    serving: Open, s3_endpoint: str, s3_storage_url: str
+) -> None:
+    from aiohttp import ClientPayloadError
+
+    from origin import dialect
+    from origin.app import Variant
+    from storage import S3Store
+
+    async with serving(storage=s3_settings(s3_endpoint, s3_storage_url)) as clients:
+        origin, admin, tenant, services = clients
+        await upload(admin, tenant, images.jpeg(400, 300), key="d.jpg", activate="true")
+        image = await services.resolver.resolve(tenant.name, "d.jpg")
+        assert image is not None
+        variant = Variant.of(image, dialect.parse("w=100&fm=png"))
+        store = services.store
+        assert isinstance(store, S3Store)
+        # Bit rot: bytes that do not match the checksum S3 keeps (moto stores them).
+        await store.client.put_object(
+            Bucket=store.bucket,
+            Key=store.prefix + variant.key,
+            Body=b"x" * 5000,
+            ChecksumAlgorithm="SHA256",
+            ChecksumSHA256=base64.b64encode(hashlib.sha256(b"y").digest()).decode(),
+        )
+        response = await origin.get(f"/{tenant.name}/d.jpg?w=100&fm=png")
+        assert response.status == 200 and response.headers["X-Cache"] == "HIT"
+        with pytest.raises(ClientPayloadError):
+            await response.read()  # cut short: never a whole-looking image
+        healthy = await origin.get("/healthz")  # the next request is not out of step
+        assert healthy.status == 200 and (await healthy.json())["status"] == "ok"
