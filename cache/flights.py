@@ -42,8 +42,9 @@ class Claim(Protocol):
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None: ...
 
-    async def wait(self, at_most: float) -> None:
-        """Return when the holder may have finished, or after at most `at_most` seconds."""
+    async def wait(self, at_most: float, waited: int) -> None:
+        """Return when the holder may have finished, or after at most `at_most` seconds;
+        `waited` is how often this request has waited for this variant already."""
 
 
 class Flights(Protocol):
@@ -61,7 +62,7 @@ class _Held:
     async def __aexit__(self, *exc_info: object) -> None:
         return None
 
-    async def wait(self, at_most: float) -> None:
+    async def wait(self, at_most: float, waited: int) -> None:
         raise AssertionError("a held claim never waits")
 
 
@@ -89,7 +90,6 @@ class _FileClaim:
         self._flights = flights
         self._path = path
         self._fd: int | None = None
-        self._poll = flights.poll
         self.held = False
 
     async def __aenter__(self) -> Self:
@@ -108,9 +108,10 @@ class _FileClaim:
         os.close(self._fd)
         self._fd = None
 
-    async def wait(self, at_most: float) -> None:
-        await asyncio.sleep(min(at_most, self._poll))
-        self._poll = min(self._poll * 1.5, self._flights.max_poll)
+    async def wait(self, at_most: float, waited: int) -> None:
+        # Poll, backing off: each poll costs a lock attempt and a store lookup.
+        poll = min(self._flights.poll * 1.5**waited, self._flights.max_poll)
+        await asyncio.sleep(min(at_most, poll))
 
     def _try_lock(self) -> int | None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
@@ -202,7 +203,7 @@ class _RedisClaim:
         # find the variant; on failure one of them claims and tries itself.
         await self._link.publish(self._channel, 1)
 
-    async def wait(self, at_most: float) -> None:
+    async def wait(self, at_most: float, waited: int) -> None:
         assert self._done is not None
         try:
             lease_left = await self._link.client.pttl(self._name)

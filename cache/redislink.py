@@ -34,6 +34,11 @@ REDIS_ERRORS = (RedisError, OSError, TimeoutError)
 
 Handler = Callable[[Any], None]
 
+# Seconds of silence on the pub/sub connection before we ping it, and then before we
+# take it for dead and reconnect.
+HEARTBEAT = 5.0
+HEARTBEAT_TIMEOUT = 3.0
+
 
 class RedisLink:
     def __init__(self, settings: CacheSettings) -> None:
@@ -120,11 +125,13 @@ class RedisLink:
 
     async def _read_forever(self) -> None:
         backoff = 0.1
+        loop = asyncio.get_running_loop()
         while True:
             pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(self.done_pattern)
                 await pubsub.subscribe(self.invalidate_channel)
+                heard, pinged = loop.time(), None
                 while True:
                     if not self._up.is_set():
                         # Subscribed (again), and commands answer: rely on Redis again.
@@ -133,8 +140,18 @@ class RedisLink:
                         self.on_reconnect()
                         backoff = 0.1
                     message = await pubsub.get_message(timeout=1.0)
+                    now = loop.time()
                     if message is not None:
-                        self._dispatch(message)
+                        heard, pinged = now, None
+                        if message["type"] in ("message", "pmessage"):
+                            self._dispatch(message)
+                    # A connection dropped without a reset (by a NAT or load balancer)
+                    # just goes quiet: ping it when idle, and give up on it unanswered.
+                    elif pinged is not None and now - pinged > HEARTBEAT_TIMEOUT:
+                        raise ConnectionError("the pub/sub connection does not answer")
+                    elif pinged is None and now - heard > HEARTBEAT:
+                        await pubsub.ping()
+                        pinged = now
             except REDIS_ERRORS as exc:
                 self.failed(exc)
             finally:

@@ -21,6 +21,11 @@ from storage import BlobStore
 log = logging.getLogger(__name__)
 
 Render = Callable[[], Awaitable[bytes]]
+Confirm = Callable[[], Awaitable[None]]
+
+
+async def _always() -> None:
+    """Every render is still wanted once stored."""
 
 
 class Outcome(StrEnum):
@@ -43,15 +48,20 @@ class VariantCache:
         self._running: dict[str, asyncio.Task[tuple[bytes, Outcome]]] = {}
 
     async def get_or_render(
-        self, key: str, content_type: str, render: Render
+        self, key: str, content_type: str, render: Render, confirm: Confirm = _always
     ) -> tuple[bytes, Outcome]:
         """The stored variant, or the one this call (or a concurrent one) renders.
-        Callers on the hot path read the store first themselves, as a stream."""
+        Callers on the hot path read the store first themselves, as a stream.
+
+        `confirm` runs after a rendered variant is stored; when it raises (its image was
+        deleted or replaced meanwhile, so a purge may have run before our put), the
+        variant is deleted again and the error goes to every waiter. Checking after the
+        put, not before, leaves no window in which a purge can miss it."""
         flight = self._running.get(key)
         if flight is not None:
             data, _ = await asyncio.shield(flight)
             return data, Outcome.COALESCED
-        flight = asyncio.create_task(self._render_and_put(key, content_type, render))
+        flight = asyncio.create_task(self._render_and_put(key, content_type, render, confirm))
         self._running[key] = flight
         flight.add_done_callback(lambda done: self._landed(key, done))
         return await asyncio.shield(flight)
@@ -62,11 +72,11 @@ class VariantCache:
         return key in self._running
 
     async def _render_and_put(
-        self, key: str, content_type: str, render: Render
+        self, key: str, content_type: str, render: Render, confirm: Confirm
     ) -> tuple[bytes, Outcome]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._wait
-        waited = False
+        waited = 0
         while True:
             async with self._claims.claim(key) as claim:
                 # Re-check once the claim is settled: a render (here or in another
@@ -77,12 +87,17 @@ class VariantCache:
                 if claim.held:
                     data = await render()
                     await self._store.put(key, data, content_type)
+                    try:
+                        await confirm()
+                    except Exception:
+                        await self._store.delete(key)
+                        raise
                     return data, Outcome.MISS
                 left = deadline - loop.time()
                 if left <= 0:
                     raise FlightTimeout(f"waited {self._wait:g}s for another render of {key}")
-                await claim.wait(left)
-                waited = True
+                await claim.wait(left, waited)
+                waited += 1
 
     async def purge(self, image_id: str) -> int:
         """Delete every stored variant of an image, after letting this process's

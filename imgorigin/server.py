@@ -102,10 +102,19 @@ def stop_event() -> asyncio.Event:
 
 
 async def run(
-    settings: Settings, *, reuse_port: bool, on_ready: Callable[[list[str]], None]
+    settings: Settings,
+    *,
+    reuse_port: bool,
+    on_ready: Callable[[list[str]], None],
+    orphanable: bool = False,
 ) -> None:
-    """Serve until SIGTERM or SIGINT, then stop gracefully."""
+    """Serve until SIGTERM or SIGINT, then stop gracefully; an `orphanable` worker
+    also stops when its supervisor dies, so no worker of an old generation keeps
+    serving on the shared port beside the next one."""
     stop = stop_event()
+    parent = multiprocessing.parent_process()
+    if orphanable and parent is not None:
+        asyncio.get_running_loop().add_reader(parent.sentinel, stop.set)
     async with open_services(settings) as services:
         runners, urls = await listen(services, reuse_port=reuse_port)
         on_ready(urls)
@@ -131,7 +140,14 @@ def serve(settings: Settings, demo: bool) -> None:
 def _worker(settings: Settings, index: int, ready: multiprocessing.Queue) -> None:
     configure_logging(settings, f"worker-{index} ")
     try:
-        asyncio.run(run(settings, reuse_port=True, on_ready=lambda urls: ready.put((index, urls))))
+        asyncio.run(
+            run(
+                settings,
+                reuse_port=True,
+                on_ready=lambda urls: ready.put((index, urls)),
+                orphanable=True,
+            )
+        )
     except ListenError as exc:
         ready.put((index, str(exc)))
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -89,15 +90,16 @@ class Origin:
                 if original is None:
                     await self.still_current(variant.image)  # deleted since we resolved it
                     raise OriginalMissing(f"the original of image {variant.image.id} is missing")
-                data = await self.pool.run(
+                return await self.pool.run(
                     render, original.data, variant.spec, self.settings.render_limits
                 )
-            # Deleted or replaced while we rendered? Then its purge may have run already,
-            # and storing now would leave a variant nothing will ever delete.
-            await self.still_current(variant.image)
-            return data
 
-        return await self.variants.get_or_render(variant.key, variant.mime, render_variant)
+        # Deleted or replaced while we rendered? Then its purge may have run before our
+        # put, and the variant would stay where nothing will ever delete it.
+        still_wanted = functools.partial(self.still_current, variant.image)
+        return await self.variants.get_or_render(
+            variant.key, variant.mime, render_variant, still_wanted
+        )
 
     async def still_current(self, image: Image) -> None:
         current = await self.resolver.resolve(image.library, image.key, fresh=True)

@@ -54,6 +54,10 @@ _NOT_CACHED = _NotCached()
 class FilesystemStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
+        # Cleared for good the first time the filesystem turns out not to support
+        # non-blocking reads (NFS, FUSE, tmpfs): then even the open goes to a thread,
+        # as an open on a network filesystem may block for long.
+        self.reads_inline = True
 
     def path_for(self, key: str) -> Path:
         """Resolve `key` below the root; raise InvalidKey if it would leave it."""
@@ -72,7 +76,7 @@ class FilesystemStore:
     @asynccontextmanager
     async def stream(self, key: str) -> AsyncIterator[BlobStream | None]:
         path = self.path_for(key)
-        opened = self._open_cached(path)
+        opened = self._open_cached(path) if self.reads_inline else _NOT_CACHED
         if isinstance(opened, _NotCached):
             opened = await self._run(self._open, path)
         if opened is None:
@@ -159,8 +163,7 @@ class FilesystemStore:
             f.close()
             raise
 
-    @staticmethod
-    def _open_cached(path: Path) -> _Opened | _NotCached | None:
+    def _open_cached(self, path: Path) -> _Opened | _NotCached | None:
         """What `_open` returns, read on the event loop from the page cache; or
         _NOT_CACHED when that would block (the first chunk is not all in memory), or
         the kernel or filesystem cannot tell: then the caller uses a thread."""
@@ -179,8 +182,10 @@ class FilesystemStore:
             if first and os.preadv(fd, [first], 0, os.RWF_NOWAIT) < len(first):
                 raise BlockingIOError(errno.EAGAIN, "partly cached")
             f = os.fdopen(fd, "rb")
-        except OSError:
+        except OSError as exc:
             os.close(fd)
+            if exc.errno == errno.EOPNOTSUPP:
+                self.reads_inline = False
             return _NOT_CACHED
         f.seek(len(first))
         return f, st, bytes(first)

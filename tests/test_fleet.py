@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -167,5 +168,34 @@ async def test_two_workers_on_the_embedded_defaults_render_once(tmp_path: Path) 
         assert len(list((tmp_path / "data" / "store" / "variants").rglob("*.webp"))) == 1
         assert served.stop() == 0
         assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
+    finally:
+        served.stop()
+
+
+def running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_workers_stop_when_their_supervisor_is_killed(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = clean_env(IMGORIGIN_DATABASE_URL=database_url, IMGORIGIN_LOG_LEVEL="WARNING")
+    served = Served(tmp_path / "data", env, ("--workers", "2")).start()
+    try:
+        workers = await worker_pids(served)
+        assert len(workers) == 2
+        assert served.process is not None
+        served.process.kill()  # SIGKILL: the supervisor cannot pass anything on
+        served.process.wait()
+        for _ in range(100):
+            alive = [pid for pid in workers if running(pid)]
+            if not alive:
+                break
+            await asyncio.sleep(0.1)
+        assert not alive, "orphaned workers keep serving"
     finally:
         served.stop()

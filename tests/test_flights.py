@@ -261,3 +261,80 @@ async def test_a_malformed_invalidation_is_ignored(redis_url: str, redis_prefix:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.02)
         assert forgotten == [("lib", "k")] and link.available
+
+
+async def test_file_lock_waiters_back_off(tmp_path: Path) -> None:
+    class CountingStore(FilesystemStore):
+        gets = 0
+
+        async def get(self, key: str):  # type: ignore[no-untyped-def]
+            CountingStore.gets += 1
+            return await super().get(key)
+
+    store = CountingStore(tmp_path / "store")
+    caches = [VariantCache(store, FileFlights(tmp_path / "locks")) for _ in range(2)]
+    render = Renders(1.0)
+    first = asyncio.create_task(caches[0].get_or_render(KEY, "image/webp", render))
+    await asyncio.sleep(0.01)
+    assert (await caches[1].get_or_render(KEY, "image/webp", render))[1] == Outcome.COALESCED
+    await first
+    # A poll every 20 ms would be ~50 lookups in that second; backing off to 250 ms, ~12.
+    assert CountingStore.gets < 20
+
+
+class Blackhole:
+    """A TCP proxy to Redis that can go silent without closing anything, as a NAT or a
+    load balancer that forgets a connection does."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.silent = False
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._pipe_both, "127.0.0.1", 0)
+        return f"redis://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/0"
+
+    async def _pipe_both(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.port)
+        await asyncio.gather(
+            self._pipe(reader, upstream_writer),
+            self._pipe(upstream_reader, writer),
+            return_exceptions=True,
+        )
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            if not self.silent:
+                writer.write(data)
+                await writer.drain()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_a_silently_dropped_pubsub_connection_is_noticed(
+    private_redis: PrivateRedis, redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cache import redislink
+
+    monkeypatch.setattr(redislink, "HEARTBEAT", 0.5)
+    monkeypatch.setattr(redislink, "HEARTBEAT_TIMEOUT", 0.5)
+    proxy = Blackhole(private_redis.port)
+    url = await proxy.start()
+    try:
+        async with linked(url, redis_prefix, redis_timeout=0.3) as link:
+            assert link.available
+            proxy.silent = True  # nothing gets through, and nothing is closed
+            deadline = time.monotonic() + 6
+            while link.available:
+                assert time.monotonic() < deadline, "a silent connection went unnoticed"
+                await asyncio.sleep(0.1)
+            proxy.silent = False  # the reader's new connections get through again
+            deadline = time.monotonic() + 10
+            while not link.available:
+                assert time.monotonic() < deadline, "the link did not come back"
+                await asyncio.sleep(0.1)
+    finally:
+        proxy.close()

@@ -117,3 +117,21 @@ async def test_pool_refuses_past_its_queue() -> None:
     finally:
         gate.set()
         pool.close()
+
+
+async def test_a_variant_unwanted_once_stored_is_deleted_again(tmp_path: Path) -> None:
+    store = FilesystemStore(tmp_path)
+    cache = VariantCache(store)
+    checked_after_put = []
+
+    async def render() -> bytes:
+        return b"late"
+
+    async def deleted_meanwhile() -> None:
+        checked_after_put.append(await store.get("variants/d/1/a.png") is not None)
+        raise LookupError("its image was deleted during the render")
+
+    with pytest.raises(LookupError):
+        await cache.get_or_render("variants/d/1/a.png", "image/png", render, deleted_meanwhile)
+    assert checked_after_put == [True]
+    assert await store.get("variants/d/1/a.png") is None

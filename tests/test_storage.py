@@ -8,6 +8,7 @@ import asyncio
 import base64
 import hashlib
 import os
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -497,3 +498,16 @@ def test_page_size_is_what_one_request_may_carry() -> None:
     for page_size in (0, 1001):
         with pytest.raises(ValueError):
             S3Store(None, "bucket", "", deadline=1.0, page_size=page_size)
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs a tmpfs at /dev/shm")
+async def test_filesystem_without_nonblocking_reads_uses_threads_only() -> None:
+    # tmpfs refuses RWF_NOWAIT (EOPNOTSUPP), as NFS and FUSE do.
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as folder:
+        store = FilesystemStore(Path(folder))
+        await store.put("k/blob", b"pixels", "image/png")
+        for _ in range(2):
+            async with store.stream("k/blob") as blob:
+                assert blob is not None
+                assert b"".join([chunk async for chunk in blob.chunks]) == b"pixels"
+        assert store.reads_inline is False
