@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from enum import StrEnum
 
 from cache.flights import Flights, LocalFlights
 from cache.variants import variant_prefix
-from storage import BlobStore
+from storage import BlobStore, BlobStream
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class VariantCache:
         self._claims = flights or LocalFlights()
         self._wait = wait
         self._running: dict[str, asyncio.Task[tuple[bytes, Outcome]]] = {}
+        self._lookups: dict[str, asyncio.Future[bool]] = {}
 
     async def get_or_render(
         self, key: str, content_type: str, render: Render, confirm: Confirm = _always
@@ -66,10 +68,36 @@ class VariantCache:
         flight.add_done_callback(lambda done: self._landed(key, done))
         return await asyncio.shield(flight)
 
-    def rendering(self, key: str) -> bool:
-        """Whether this process is rendering `key` now: a request can join that render
-        without asking the store first, so a herd costs the store one lookup."""
-        return key in self._running
+    @asynccontextmanager
+    async def stored(self, key: str) -> AsyncIterator[BlobStream | None]:
+        """The stored variant as a stream, or None when it is to be rendered (then call
+        get_or_render). While this process is looking a key up or rendering it, other
+        requests for it wait for that instead of asking the store too: a herd costs
+        the store one lookup per process, not one per request."""
+        if key in self._running:
+            yield None
+            return
+        other = self._lookups.get(key)
+        if other is not None:
+            if not await asyncio.shield(other):
+                yield None  # missing: the request that looked has started the render
+                return
+            async with self._store.stream(key) as stream:  # found: each reads its own
+                yield stream
+            return
+        lookup = self._lookups[key] = asyncio.get_running_loop().create_future()
+        try:
+            async with self._store.stream(key) as stream:
+                self._settle(key, lookup, found=stream is not None)
+                yield stream
+        finally:
+            self._settle(key, lookup, found=False)  # also when the lookup failed
+
+    def _settle(self, key: str, lookup: asyncio.Future[bool], *, found: bool) -> None:
+        if not lookup.done():
+            lookup.set_result(found)
+        if self._lookups.get(key) is lookup:
+            del self._lookups[key]
 
     async def _render_and_put(
         self, key: str, content_type: str, render: Render, confirm: Confirm

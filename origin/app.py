@@ -136,10 +136,9 @@ async def serve_image(request: web.Request) -> web.StreamResponse:
     headers = variant_headers(variant, negotiated, origin.settings)
     if etag_matches(request, variant.etag):
         return web.Response(status=304, headers=headers)
-    if not origin.variants.rendering(variant.key):
-        async with origin.store.stream(variant.key) as stored:
-            if stored is not None:
-                return await send_stored(request, stored, variant.mime, headers)
+    async with origin.variants.stored(variant.key) as stored:
+        if stored is not None:
+            return await send_stored(request, stored, variant.mime, headers)
     data, outcome = await origin.fetch(variant)
     headers["X-Cache"] = outcome.value
     return web.Response(body=data, content_type=variant.mime, headers=headers)

@@ -135,3 +135,36 @@ async def test_a_variant_unwanted_once_stored_is_deleted_again(tmp_path: Path) -
         await cache.get_or_render("variants/d/1/a.png", "image/png", render, deleted_meanwhile)
     assert checked_after_put == [True]
     assert await store.get("variants/d/1/a.png") is None
+
+
+async def test_a_herd_asks_the_store_once(tmp_path: Path) -> None:
+    class CountingStore(FilesystemStore):
+        streams = 0
+
+        def stream(self, key: str):  # type: ignore[no-untyped-def]
+            CountingStore.streams += 1
+            return super().stream(key)
+
+    store = CountingStore(tmp_path)
+    cache = VariantCache(store)
+    renders = 0
+
+    async def render() -> bytes:
+        nonlocal renders
+        renders += 1
+        await asyncio.sleep(0.05)
+        return b"pixels"
+
+    async def request() -> bytes:
+        # What the origin does: the stored variant, else a render.
+        async with cache.stored("variants/h/1/a.png") as stored:
+            if stored is not None:
+                return b"".join([chunk async for chunk in stored.chunks])
+        data, _ = await cache.get_or_render("variants/h/1/a.png", "image/png", render)
+        return data
+
+    assert await asyncio.gather(*(request() for _ in range(20))) == [b"pixels"] * 20
+    assert renders == 1 and CountingStore.streams == 1
+    # Once stored, concurrent hits each read it (after one lookup says it is there).
+    assert await asyncio.gather(*(request() for _ in range(5))) == [b"pixels"] * 5
+    assert renders == 1 and CountingStore.streams == 1 + 5
