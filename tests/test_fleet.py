@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -199,3 +200,25 @@ async def test_workers_stop_when_their_supervisor_is_killed(
         assert not alive, "orphaned workers keep serving"
     finally:
         served.stop()
+
+
+async def test_a_worker_that_dies_is_replaced(tmp_path: Path, database_url: str) -> None:
+    env = clean_env(IMGORIGIN_DATABASE_URL=database_url, IMGORIGIN_LOG_LEVEL="WARNING")
+    served = Served(tmp_path / "data", env, ("--workers", "2")).start()
+    try:
+        before = await worker_pids(served)
+        assert len(before) == 2
+        dead = min(before)
+        os.kill(dead, signal.SIGKILL)
+        now: set[int] = set()
+        for _ in range(100):
+            await asyncio.sleep(0.1)
+            try:
+                now = await worker_pids(served, tries=10)
+            except aiohttp.ClientError:
+                continue  # a connection queued on the dying worker's socket is reset
+            if dead not in now and len(now) == 2:
+                break
+        assert dead not in now and len(now) == 2, now
+    finally:
+        assert served.stop() == 0
