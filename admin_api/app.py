@@ -64,7 +64,7 @@ class Admin:
     catalog: Catalog
     store: BlobStore
     variants: VariantCache
-    resolver: Resolver
+    resolver: Resolver[Image]
     pool: RenderPool
     settings: AdminSettings
     public_url: str

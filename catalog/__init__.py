@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from catalog.embedded import start_embedded
-from catalog.models import ApiKey, Image, Library, NewImage, Role, Status
+from catalog.models import (
+    ApiKey,
+    Image,
+    Library,
+    NewImage,
+    Role,
+    Scheme,
+    SigningKey,
+    Status,
+    UrlPolicy,
+)
 from catalog.naming import InvalidName, check_image_key, check_library_name, check_tag
 from catalog.resolver import Resolver
 from catalog.settings import CatalogSettings
@@ -22,7 +32,10 @@ __all__ = [
     "OriginalLock",
     "Resolver",
     "Role",
+    "Scheme",
+    "SigningKey",
     "Status",
+    "UrlPolicy",
     "check_image_key",
     "check_library_name",
     "check_tag",

@@ -31,6 +31,29 @@ class Library:
     created_at: datetime
 
 
+class Scheme(StrEnum):
+    """How a URL is signed with a key."""
+
+    NATIVE = "native"  # s = base64url(HMAC-SHA256(secret, path + "?" + sorted query))
+    IMGIX = "imgix"  # s = md5 hex of (secret + path + "?" + query as sent), as imgix does
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    id: str
+    scheme: Scheme
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class UrlPolicy:
+    """What the origin needs of a library before it serves a URL: whether URLs must
+    be signed, and the keys that may have signed them."""
+
+    require_signed: bool
+    keys: tuple[SigningKey, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKey:
     id: int

@@ -1,4 +1,5 @@
-"""The hot-path lookup `library/key -> active image`, cached briefly in process.
+"""Hot-path lookups by `library/key` (the active image; a library's URL policy),
+cached briefly in process.
 
 Misses are cached too, so a flood of requests for an unknown key costs one query
 per TTL. Whatever this process changes it invalidates at once, and `broadcast`
@@ -13,27 +14,27 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
-from catalog.models import Image
-
-Lookup = Callable[[str, str], Awaitable[Image | None]]
+T = TypeVar("T")
+Lookup = Callable[[str, str], Awaitable[T | None]]
 Broadcast = Callable[[str, str], Awaitable[None]]
 
 
-class Resolver:
+class Resolver(Generic[T]):
     def __init__(
-        self, lookup: Lookup, ttl: float, size: int, broadcast: Broadcast | None = None
+        self, lookup: Lookup[T], ttl: float, size: int, broadcast: Broadcast | None = None
     ) -> None:
         self._lookup = lookup
         self._broadcast = broadcast
         self._ttl = ttl
         self._size = size
-        self._entries: OrderedDict[tuple[str, str], tuple[float, Image | None]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], tuple[float, T | None]] = OrderedDict()
         self._invalidations = 0
-        self._pending: dict[tuple[str, str], asyncio.Future[Image | None]] = {}
+        self._pending: dict[tuple[str, str], asyncio.Future[T | None]] = {}
 
-    async def resolve(self, library: str, key: str, *, fresh: bool = False) -> Image | None:
-        """The active image at library/key; `fresh` skips the cache (and refills it)."""
+    async def resolve(self, library: str, key: str, *, fresh: bool = False) -> T | None:
+        """What library/key looks up to; `fresh` skips the cache (and refills it)."""
         slot = (library, key)
         now = time.monotonic()
         hit = self._entries.get(slot)
@@ -49,7 +50,7 @@ class Resolver:
             lookup.add_done_callback(lambda done: self._landed(slot, done))
         return await asyncio.shield(lookup)
 
-    async def _look_up(self, slot: tuple[str, str], now: float) -> Image | None:
+    async def _look_up(self, slot: tuple[str, str], now: float) -> T | None:
         before = self._invalidations
         image = await self._lookup(*slot)
         if self._ttl > 0 and before == self._invalidations:
@@ -59,7 +60,7 @@ class Resolver:
                 self._entries.popitem(last=False)
         return image
 
-    def _landed(self, slot: tuple[str, str], lookup: asyncio.Future[Image | None]) -> None:
+    def _landed(self, slot: tuple[str, str], lookup: asyncio.Future[T | None]) -> None:
         if self._pending.get(slot) is lookup:
             del self._pending[slot]
         if not lookup.cancelled():

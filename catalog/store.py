@@ -6,11 +6,22 @@ import hashlib
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 
 from catalog.migrate import migrate
-from catalog.models import ApiKey, Image, Library, NewImage, Role, Status
+from catalog.models import (
+    ApiKey,
+    Image,
+    Library,
+    NewImage,
+    Role,
+    Scheme,
+    SigningKey,
+    Status,
+    UrlPolicy,
+)
 from catalog.settings import CatalogSettings
 
 
@@ -131,6 +142,64 @@ class Catalog:
             return None
         return ApiKey(row["id"], row["library_id"], row["name"], Role(row["role"]), row["prefix"])
 
+    # URL signing
+
+    async def create_signing_key(self, library: Library, scheme: Scheme) -> SigningKey:
+        row = await self.pool.fetchrow(
+            "INSERT INTO signing_keys (id, library_id, scheme, secret) VALUES ($1, $2, $3, $4)"
+            " RETURNING id, scheme, secret",
+            "sk_" + secrets.token_hex(6),
+            library.id,
+            scheme.value,
+            secrets.token_urlsafe(32),
+        )
+        return _signing_key(row)
+
+    async def revoke_signing_key(self, library: Library, key_id: str) -> bool:
+        revoked = await self.pool.fetchval(
+            "UPDATE signing_keys SET revoked_at = now()"
+            " WHERE library_id = $1 AND id = $2 AND revoked_at IS NULL RETURNING id",
+            library.id,
+            key_id,
+        )
+        return revoked is not None
+
+    async def signing_keys(self, library: Library) -> list[SigningKey]:
+        """The live keys, newest first."""
+        rows = await self.pool.fetch(
+            "SELECT id, scheme, secret FROM signing_keys"
+            " WHERE library_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id",
+            library.id,
+        )
+        return [_signing_key(row) for row in rows]
+
+    async def set_require_signed(self, library: Library, required: bool) -> None:
+        await self.pool.execute(
+            "UPDATE libraries"
+            " SET settings = settings || jsonb_build_object('require_signed', $2::boolean)"
+            " WHERE id = $1",
+            library.id,
+            required,
+        )
+
+    async def url_policy(self, library: str, _: str = "") -> UrlPolicy | None:
+        """The library's URL policy: the origin's one query before it resolves a key.
+        (Shaped as a Resolver lookup, which is how the origin caches it.)"""
+        row = await self.pool.fetchrow(
+            "SELECT coalesce((settings->>'require_signed')::boolean, false) AS required,"
+            "       coalesce((SELECT array_agg(ARRAY[k.id, k.scheme, k.secret] ORDER BY k.id)"
+            "                 FROM signing_keys k"
+            "                 WHERE k.library_id = l.id AND k.revoked_at IS NULL), '{}') AS keys"
+            " FROM libraries l WHERE name = $1",
+            library,
+        )
+        if row is None:
+            return None
+        keys = tuple(
+            SigningKey(k_id, Scheme(scheme), secret) for k_id, scheme, secret in row["keys"]
+        )
+        return UrlPolicy(require_signed=row["required"], keys=keys)
+
     # Images
 
     async def get_image(self, library: Library, image_id: str) -> Image | None:
@@ -226,3 +295,7 @@ class OriginalLock:
             )
             row = await self._conn.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", new.id)
         return Image.from_row(row)
+
+
+def _signing_key(row: Any) -> SigningKey:
+    return SigningKey(row["id"], Scheme(row["scheme"]), row["secret"])

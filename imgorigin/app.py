@@ -15,7 +15,7 @@ from aiohttp import web
 
 from admin_api.app import Admin, create_admin_app
 from cache import FileFlights, Flights, RedisFlights, RedisLink, VariantCache
-from catalog import Catalog, Resolver, start_embedded
+from catalog import Catalog, Image, Resolver, UrlPolicy, start_embedded
 from imgorigin.settings import Settings
 from origin.app import Origin, Probe, create_origin_app
 from origin.pipeline import vips
@@ -29,7 +29,8 @@ class Services:
     catalog: Catalog
     store: BlobStore
     variants: VariantCache
-    resolver: Resolver
+    resolver: Resolver[Image]
+    policies: Resolver[UrlPolicy]
     pool: RenderPool
     redis: RedisLink | None
 
@@ -90,8 +91,15 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             link.on_reconnect = resolver.clear
             await link.start(wait=2 * settings.cache.redis_timeout)
             flights = RedisFlights(link, settings.cache.render_lease)
+        # Policy changes (signing keys, require_signed) come from the CLI, another
+        # process: they take effect within the cache's TTL.
+        policies = Resolver(
+            catalog.url_policy,
+            settings.catalog.resolve_cache_ttl,
+            settings.catalog.resolve_cache_size,
+        )
         variants = VariantCache(store, flights, settings.cache.render_wait)
-        yield Services(settings, catalog, store, variants, resolver, pool, link)
+        yield Services(settings, catalog, store, variants, resolver, policies, pool, link)
 
 
 def build_apps(services: Services) -> tuple[web.Application, web.Application]:
@@ -99,6 +107,7 @@ def build_apps(services: Services) -> tuple[web.Application, web.Application]:
     settings = services.settings
     origin = Origin(
         resolver=services.resolver,
+        policies=services.policies,
         variants=services.variants,
         store=services.store,
         pool=services.pool,

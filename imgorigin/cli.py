@@ -1,17 +1,20 @@
-"""The `imgorigin` command: serve, migrate, keys, settings."""
+"""The `imgorigin` command: serve, migrate, keys, signing, sign, settings."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from catalog import InvalidName, Role, check_library_name
+from catalog import InvalidName, Role, Scheme, check_library_name
 from imgorigin.app import open_catalog
 from imgorigin.server import DEMO_LIBRARY, configure_logging, serve
 from imgorigin.settings import Settings, settings_markdown
+from origin import signing
 
 _SETTINGS_START = "<!-- settings:start -->"
 _SETTINGS_END = "<!-- settings:end -->"
@@ -57,6 +60,28 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--role", choices=[r.value for r in Role], default=Role.ADMIN.value)
     create.add_argument("--name", default="", help="a label for the key")
 
+    signing = commands.add_parser("signing", help="manage the keys that sign public URLs")
+    signing_commands = signing.add_subparsers(dest="signing_command", required=True)
+    new_key = signing_commands.add_parser(
+        "create-key", parents=[common], help="create a key; prints its secret on the last line"
+    )
+    new_key.add_argument("--scheme", choices=[s.value for s in Scheme], default="native")
+    signing_commands.add_parser("keys", parents=[common], help="list the live keys (no secrets)")
+    revoke = signing_commands.add_parser("revoke-key", parents=[common], help="revoke a key")
+    revoke.add_argument("key_id")
+    require = signing_commands.add_parser(
+        "require", parents=[common], help="whether the library serves signed URLs only"
+    )
+    require.add_argument("required", choices=["yes", "no"])
+    for command in (new_key, revoke, require, signing_commands.choices["keys"]):
+        command.add_argument("--library", required=True, type=_library)
+
+    sign = commands.add_parser("sign", parents=[common], help="print a URL signed for a library")
+    sign.add_argument("url", help="an origin URL or path: /{library}/{key}?{parameters}")
+    sign.add_argument("--library", required=True, type=_library)
+    sign.add_argument("--key", help="the signing key's id (default: the newest live key)")
+    sign.add_argument("--expires-in", type=int, help="seconds until the URL expires")
+
     show = commands.add_parser("settings", help="print every setting with its meaning")
     show.add_argument("--markdown", action="store_true", help="as the README's Markdown table")
     show.add_argument("--write", type=Path, help="replace the settings table in this file")
@@ -88,6 +113,42 @@ async def create_key(settings: Settings, library_name: str, role: Role, name: st
     print(key)
 
 
+async def manage_signing(settings: Settings, args: argparse.Namespace) -> None:
+    async with open_catalog(settings) as catalog:
+        await catalog.migrate()
+        library = await catalog.ensure_library(args.library)
+        if args.signing_command == "create-key":
+            key = await catalog.create_signing_key(library, Scheme(args.scheme))
+            print(f"library {library.name!r}, {key.scheme.value} signing key {key.id}:")
+            print(key.secret)
+        elif args.signing_command == "keys":
+            for key in await catalog.signing_keys(library):
+                print(f"{key.id}  {key.scheme.value}")
+        elif args.signing_command == "revoke-key":
+            if not await catalog.revoke_signing_key(library, args.key_id):
+                raise SystemExit(f"imgorigin: no live signing key {args.key_id!r}")
+            print(f"revoked {args.key_id}")
+        else:
+            await catalog.set_require_signed(library, args.required == "yes")
+            print(f"library {library.name!r} requires signed URLs: {args.required}")
+
+
+async def sign_url(settings: Settings, args: argparse.Namespace) -> None:
+    async with open_catalog(settings) as catalog:
+        await catalog.migrate()
+        library = await catalog.get_library(args.library)
+        keys = await catalog.signing_keys(library) if library else []
+    chosen = [k for k in keys if args.key in (None, k.id)]
+    if not chosen:
+        raise SystemExit(f"imgorigin: library {args.library!r} has no such live signing key")
+    url = urlsplit(args.url)
+    query = url.query
+    if args.expires_in is not None:
+        expires = f"{signing.EXPIRES}={int(time.time()) + args.expires_in}"
+        query = f"{query}&{expires}" if query else expires
+    print(urlunsplit(url._replace(query=signing.sign(chosen[0], url.path, query))))
+
+
 def write_settings_table(path: Path) -> None:
     text = path.read_text()
     head, start, rest = text.partition(_SETTINGS_START)
@@ -114,6 +175,10 @@ def main(argv: list[str] | None = None) -> None:
         serve(settings, args.demo)
     elif args.command == "migrate":
         asyncio.run(migrate(settings))
+    elif args.command == "signing":
+        asyncio.run(manage_signing(settings, args))
+    elif args.command == "sign":
+        asyncio.run(sign_url(settings, args))
     elif args.command == "keys":
         asyncio.run(create_key(settings, args.library, Role(args.role), args.name))
 

@@ -6,14 +6,22 @@ import asyncio
 import functools
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import hdrs, web
 
 from cache import Outcome, VariantCache, etag, variant_key
-from catalog import Image, InvalidName, Resolver, check_image_key, check_library_name
-from origin import dialect
+from catalog import (
+    Image,
+    InvalidName,
+    Resolver,
+    UrlPolicy,
+    check_image_key,
+    check_library_name,
+)
+from origin import dialect, signing
 from origin.errors import BadRequest, HTTPError, NotFound, error_middleware
 from origin.negotiate import negotiate
 from origin.pipeline.pool import RenderPool
@@ -70,12 +78,20 @@ class Probe:
 class Origin:
     """The read path's collaborators, injected by the composition root."""
 
-    resolver: Resolver
+    resolver: Resolver[Image]
+    policies: Resolver[UrlPolicy]
     variants: VariantCache
     store: BlobStore
     pool: RenderPool
     settings: OriginSettings
     probes: tuple[Probe, ...] = field(default=())
+
+    async def authorize(self, library: str, path: str, raw_query: str) -> None:
+        """Refuse a URL the library's policy does not allow, before anything is looked
+        up by key, so unsigned requests cannot probe which keys exist."""
+        policy = await self.policies.resolve(library, "")
+        if policy is not None:  # no such library: its images are simply not found
+            signing.check(policy, path, raw_query, time.time())
 
     async def resolve(self, library: str, key: str) -> Image:
         image = await self.resolver.resolve(library, key)
@@ -130,6 +146,7 @@ async def serve_image(request: web.Request) -> web.StreamResponse:
     origin = request.app[ORIGIN]
     library, key = image_address(request)
     spec = dialect.parse(request.query_string)
+    await origin.authorize(library, request.rel_url.raw_path, request.rel_url.raw_query_string)
     image = await origin.resolve(library, key)
     fmt, negotiated = negotiate(spec, request.headers.get(hdrs.ACCEPT), image.format)
     variant = Variant.of(image, spec.for_output(fmt))

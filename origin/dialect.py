@@ -1,4 +1,5 @@
-"""The imgix query dialect (first slice): `?w=&h=&fit=&dpr=&q=&fm=&auto=`.
+"""The imgix query dialect (first slice): `?w=&h=&fit=&dpr=&q=&fm=&auto=`, plus the
+signing parameters `s` and `expires` (checked by origin.signing, not part of the spec).
 
 A table of small per-parameter parsers, each strict about its grammar: Python's
 int() and float() accept " 1 ", "1_0", "١" and "inf", which no URL should.
@@ -18,6 +19,8 @@ from origin.spec import MAX_DIMENSION, Fit, OutputFormat, TransformSpec
 MAX_PARAMETERS = 32
 _UINT = re.compile(r"[0-9]{1,6}")
 _DECIMAL = re.compile(r"[0-9]{1,2}(?:\.[0-9]{1,4})?")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 def _invalid(name: str, value: str, expected: str) -> BadRequest:
@@ -63,9 +66,21 @@ def _auto(name: str, value: str) -> bool:
     return True
 
 
+def _unix_time(name: str, value: str) -> int:
+    if not _TIMESTAMP.fullmatch(value):
+        raise _invalid(name, value, "a unix time in seconds")
+    return int(value)
+
+
+def _signature(name: str, value: str) -> str:
+    if not _SIGNATURE.fullmatch(value):
+        raise _invalid(name, value, "a URL signature")
+    return value
+
+
 @dataclass(frozen=True)
 class _Param:
-    field: str
+    field: str | None  # None: a parameter of the URL (signing), not of the picture
     parse: Callable[[str, str], Any]
 
 
@@ -77,6 +92,8 @@ PARAMETERS: dict[str, _Param] = {
     "q": _Param("quality", _integer(1, 100)),
     "fm": _Param("format", _format),
     "auto": _Param("auto_format", _auto),
+    "s": _Param(None, _signature),
+    "expires": _Param(None, _unix_time),
 }
 
 
@@ -97,7 +114,9 @@ def parse(query_string: str) -> TransformSpec:
         if name in seen:
             raise BadRequest(f"parameter {name!r} is given twice", code="repeated_parameter")
         seen.add(name)
-        fields[param.field] = param.parse(name, value)
+        value = param.parse(name, value)
+        if param.field is not None:
+            fields[param.field] = value
     dpr = fields.pop("dpr", 1.0)
     for side in ("width", "height"):
         if side in fields:

@@ -168,3 +168,37 @@ def test_sigterm_lets_a_render_in_flight_finish(served: Served) -> None:
     assert status == 200 and headers["X-Cache"] == "MISS"
     assert images.encoded(data).width == 3000
     assert served.stop() == 0
+
+
+def test_signing_keys_and_signed_urls_from_the_cli(served: Served) -> None:
+    data_dir = str(served.data_dir)
+    status, _, body = _request(
+        served.admin + "/v1/libraries/demo/images?key=signed.jpg&activate=true",
+        data=images.jpeg(300, 200),
+        headers={"Authorization": f"Bearer {served.key}", "Content-Type": "image/jpeg"},
+    )
+    assert status == 201, body
+    created = _run("signing", "create-key", "--library", "demo", "--data-dir", data_dir)
+    assert created.returncode == 0, created.stderr
+    key_id = created.stdout.split("signing key ")[1].split(":")[0]
+    secret = created.stdout.strip().splitlines()[-1]
+    required = _run("signing", "require", "--library", "demo", "yes", "--data-dir", data_dir)
+    assert required.returncode == 0, required.stderr
+    listed = _run("signing", "keys", "--library", "demo", "--data-dir", data_dir)
+    assert key_id in listed.stdout and secret not in listed.stdout
+
+    url = served.origin + "/demo/signed.jpg?w=120&fm=png"
+    signed = _run("sign", url, "--library", "demo", "--expires-in", "60", "--data-dir", data_dir)
+    assert signed.returncode == 0, signed.stderr
+    signed_url = signed.stdout.strip().splitlines()[-1]
+    assert signed_url.startswith(url + "&expires=") and "&s=" in signed_url
+    status, _, data = _request(signed_url)
+    assert status == 200 and images.encoded(data).width == 120
+    status, _, body = _request(url)
+    assert status == 403 and json.loads(body)["error"]["code"] == "signature_required"
+
+    revoked = _run("signing", "revoke-key", key_id, "--library", "demo", "--data-dir", data_dir)
+    assert (
+        revoked.returncode == 0
+        and _run("sign", url, "--library", "demo", "--data-dir", data_dir).returncode != 0
+    )  # no live key left to sign with
