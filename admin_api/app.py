@@ -14,8 +14,9 @@ from urllib.parse import quote
 from aiohttp import web
 
 from admin_api.auth import authorize
+from admin_api.libraries import library_json, patched
 from admin_api.settings import AdminSettings
-from admin_api.uploads import Upload, read_upload
+from admin_api.uploads import Upload, read_json, read_upload
 from cache import VariantCache
 from catalog import (
     Catalog,
@@ -27,6 +28,7 @@ from catalog import (
     Resolver,
     Role,
     Status,
+    UrlPolicy,
 )
 from origin.errors import Conflict, NotFound, error_middleware
 from origin.pipeline.pool import RenderPool
@@ -36,6 +38,7 @@ from storage import BlobStore, original_key
 log = logging.getLogger(__name__)
 
 _EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
+MAX_SETTINGS_BYTES = 64 * 1024
 
 
 _IMAGE_ID = re.compile(r"[a-z2-7]{16}", re.ASCII)
@@ -65,6 +68,7 @@ class Admin:
     store: BlobStore
     variants: VariantCache
     resolver: Resolver[Image]
+    policies: Resolver[UrlPolicy]
     pool: RenderPool
     settings: AdminSettings
     public_url: str
@@ -186,6 +190,25 @@ async def delete_image(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def get_library(request: web.Request) -> web.Response:
+    admin = request.app[ADMIN]
+    _, library = await authorize(request, admin.catalog, Role.READ)
+    settings = await admin.catalog.library_settings(library)
+    keys = await admin.catalog.signing_keys(library)
+    return web.json_response(library_json(library, settings, keys))
+
+
+async def patch_library(request: web.Request) -> web.Response:
+    admin = request.app[ADMIN]
+    _, library = await authorize(request, admin.catalog, Role.ADMIN)
+    changes = await read_json(request, MAX_SETTINGS_BYTES, admin.settings.upload_idle_timeout)
+    settings = patched(await admin.catalog.library_settings(library), changes)
+    await admin.catalog.set_library_settings(library, settings)
+    await admin.policies.invalidate(library.name, "")  # every process serves the new rules
+    keys = await admin.catalog.signing_keys(library)
+    return web.json_response(library_json(library, settings, keys))
+
+
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -198,6 +221,8 @@ def create_admin_app(admin: Admin) -> web.Application:
     )
     app[ADMIN] = admin
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/v1/libraries/{library}", get_library)
+    app.router.add_patch("/v1/libraries/{library}", patch_library)
     images = "/v1/libraries/{library}/images"
     app.router.add_post(images, upload_image)
     app.router.add_get(images + "/{image_id}", get_image)

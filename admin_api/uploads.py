@@ -7,10 +7,11 @@ client cannot make the process buffer more than the cap.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import BodyPartReader, StreamReader, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -68,8 +69,8 @@ class Upload:
     form: UploadForm
 
 
-def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(f"the upload is larger than {limit} bytes", code="upload_too_large")
+def _too_large(limit: int, what: str = "upload") -> PayloadTooLarge:
+    return PayloadTooLarge(f"the {what} is larger than {limit} bytes", code=f"{what}_too_large")
 
 
 class _Body:
@@ -77,10 +78,11 @@ class _Body:
     the client stops sending for `idle` seconds (408), as nginx's
     client_body_timeout does."""
 
-    def __init__(self, request: web.Request, limit: int, idle: float) -> None:
+    def __init__(self, request: web.Request, limit: int, idle: float, what: str = "upload") -> None:
         self.request = request
         self.limit = limit
         self.idle = idle
+        self.what = what
 
     async def within_idle(self, step: Awaitable[T]) -> T:
         try:
@@ -88,7 +90,8 @@ class _Body:
                 return await step
         except TimeoutError:
             raise RequestTimeout(
-                f"the upload sent nothing for {self.idle:g} seconds", code="upload_timeout"
+                f"the {self.what} sent nothing for {self.idle:g} seconds",
+                code=f"{self.what}_timeout",
             ) from None
 
     async def read(self, stream: StreamReader | BodyPartReader, limit: int) -> bytes:
@@ -103,7 +106,7 @@ class _Body:
                 return b"".join(chunks)
             size += len(chunk)
             if size > limit:
-                raise _too_large(limit)
+                raise _too_large(limit, self.what)
             chunks.append(chunk)
 
     async def multipart(self, fields: dict[str, str]) -> bytes:
@@ -164,3 +167,19 @@ async def read_upload(request: web.Request, limit: int, idle_timeout: float) -> 
     if not data:
         raise BadRequest("the upload is empty", code="empty_upload")
     return Upload(data, UploadForm.parse(fields))
+
+
+async def read_json(request: web.Request, limit: int, idle_timeout: float) -> dict[str, Any]:
+    """A JSON object body of at most `limit` bytes."""
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send application/json", code="unsupported_media_type")
+    try:
+        raw = await _Body(request, limit, idle_timeout, "body").read(request.content, limit)
+        data = json.loads(raw)
+    except RequestPayloadError as exc:
+        raise BadRequest(f"unreadable request body: {exc}", code="invalid_body") from None
+    except ValueError as exc:  # includes bytes that are not UTF-8
+        raise BadRequest(f"the body is not JSON: {exc}", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object", code="invalid_json")
+    return data

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -45,13 +47,76 @@ class SigningKey:
     secret: str
 
 
+class InvalidSettings(ValueError):
+    """A library setting of the wrong type or out of range; the message says which."""
+
+
+@dataclass(frozen=True, slots=True)
+class LibrarySettings:
+    """A library's rules for its public URLs, kept in `libraries.settings` (JSON)."""
+
+    require_signed: bool = False  # unsigned URLs answer 403
+    presets: Mapping[str, str] = field(default_factory=dict)  # name -> query string
+    presets_only: bool = False  # URLs may name a preset, and nothing else
+    ignore_unknown_parameters: bool = False  # else an unknown parameter is a 400
+    widths: tuple[int, ...] = ()  # unsigned URLs' widths snap up to one of these
+    max_quality: int = 100  # unsigned URLs' `q` is capped at this
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LibrarySettings:
+        """Settings from JSON; InvalidSettings on an unknown name or a wrong value."""
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise InvalidSettings(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        values = dict(data)
+        for name in ("require_signed", "presets_only", "ignore_unknown_parameters"):
+            if not isinstance(values.get(name, False), bool):
+                raise InvalidSettings(f"{name} must be true or false")
+        presets = values.get("presets", {})
+        if not isinstance(presets, dict) or not all(
+            isinstance(k, str) and _PRESET_NAME.fullmatch(k) and isinstance(v, str)
+            for k, v in presets.items()
+        ):
+            raise InvalidSettings(
+                "presets must map names of 1-32 characters of a-z 0-9 _ - to query strings"
+            )
+        widths = values.get("widths", [])
+        if not isinstance(widths, list) or not all(_whole(w, 1, 8192) for w in widths):
+            raise InvalidSettings("widths must be a list of whole numbers from 1 to 8192")
+        values["widths"] = tuple(sorted(set(widths)))
+        if not _whole(values.get("max_quality", 100), 1, 100):
+            raise InvalidSettings("max_quality must be a whole number from 1 to 100")
+        return cls(**values)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "require_signed": self.require_signed,
+            "presets": dict(self.presets),
+            "presets_only": self.presets_only,
+            "ignore_unknown_parameters": self.ignore_unknown_parameters,
+            "widths": list(self.widths),
+            "max_quality": self.max_quality,
+        }
+
+
+_PRESET_NAME = re.compile(r"[a-z0-9_-]{1,32}")
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    return type(value) is int and low <= value <= high
+
+
 @dataclass(frozen=True, slots=True)
 class UrlPolicy:
-    """What the origin needs of a library before it serves a URL: whether URLs must
-    be signed, and the keys that may have signed them."""
+    """What the origin needs of a library before it serves a URL: its rules, and the
+    keys that may have signed its URLs."""
 
-    require_signed: bool
+    settings: LibrarySettings
     keys: tuple[SigningKey, ...]
+
+    @property
+    def require_signed(self) -> bool:
+        return self.settings.require_signed
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +17,7 @@ from catalog.models import (
     ApiKey,
     Image,
     Library,
+    LibrarySettings,
     NewImage,
     Role,
     Scheme,
@@ -173,20 +176,22 @@ class Catalog:
         )
         return [_signing_key(row) for row in rows]
 
-    async def set_require_signed(self, library: Library, required: bool) -> None:
+    async def library_settings(self, library: Library) -> LibrarySettings:
+        raw = await self.pool.fetchval("SELECT settings FROM libraries WHERE id = $1", library.id)
+        return _settings(raw)
+
+    async def set_library_settings(self, library: Library, settings: LibrarySettings) -> None:
         await self.pool.execute(
-            "UPDATE libraries"
-            " SET settings = settings || jsonb_build_object('require_signed', $2::boolean)"
-            " WHERE id = $1",
+            "UPDATE libraries SET settings = $2::jsonb WHERE id = $1",
             library.id,
-            required,
+            json.dumps(settings.to_json()),
         )
 
     async def url_policy(self, library: str, _: str = "") -> UrlPolicy | None:
         """The library's URL policy: the origin's one query before it resolves a key.
         (Shaped as a Resolver lookup, which is how the origin caches it.)"""
         row = await self.pool.fetchrow(
-            "SELECT coalesce((settings->>'require_signed')::boolean, false) AS required,"
+            "SELECT settings,"
             "       coalesce((SELECT array_agg(ARRAY[k.id, k.scheme, k.secret] ORDER BY k.id)"
             "                 FROM signing_keys k"
             "                 WHERE k.library_id = l.id AND k.revoked_at IS NULL), '{}') AS keys"
@@ -198,7 +203,7 @@ class Catalog:
         keys = tuple(
             SigningKey(k_id, Scheme(scheme), secret) for k_id, scheme, secret in row["keys"]
         )
-        return UrlPolicy(require_signed=row["required"], keys=keys)
+        return UrlPolicy(settings=_settings(row["settings"]), keys=keys)
 
     # Images
 
@@ -299,3 +304,10 @@ class OriginalLock:
 
 def _signing_key(row: Any) -> SigningKey:
     return SigningKey(row["id"], Scheme(row["scheme"]), row["secret"])
+
+
+def _settings(raw: str) -> LibrarySettings:
+    # Only settings this version knows: a newer version may have stored more.
+    data = json.loads(raw)
+    known = {f.name for f in dataclasses.fields(LibrarySettings)}
+    return LibrarySettings.from_json({k: v for k, v in data.items() if k in known})

@@ -10,17 +10,21 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from admin_api.app import Admin, create_admin_app
 from cache import FileFlights, Flights, RedisFlights, RedisLink, VariantCache
 from catalog import Catalog, Image, Resolver, UrlPolicy, start_embedded
+from catalog.resolver import Lookup
 from imgorigin.settings import Settings
 from origin.app import Origin, Probe, create_origin_app
 from origin.pipeline import vips
 from origin.pipeline.pool import RenderPool
 from storage import BlobStore, open_store
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -76,30 +80,39 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         pool = RenderPool(settings.origin.workers, settings.origin.render_queue)
         stack.callback(pool.close)
         link = RedisLink(settings.cache) if settings.cache.redis_url else None
-        resolver = Resolver(
-            catalog.resolve,
-            settings.catalog.resolve_cache_ttl,
-            settings.catalog.resolve_cache_size,
-            broadcast=link.broadcast_invalidation if link else None,
-        )
+        # Two lookups by library/key, cached per process: images, and each library's
+        # URL rules (under key ""). Changes made through the admin API reach every
+        # process through Redis; the CLI's (signing keys) within the cache's TTL.
+        resolver = _cached(catalog.resolve, settings, link)
+        policies = _cached(catalog.url_policy, settings, link)
         flights: Flights
         if link is None:
             flights = FileFlights(settings.server.data_dir / "locks")
         else:
             stack.push_async_callback(link.close)
-            link.on_invalidate = lambda message: resolver.forget(*message)
-            link.on_reconnect = resolver.clear
+
+            def forget(message: Any) -> None:
+                resolver.forget(*message)
+                policies.forget(*message)
+
+            def clear() -> None:
+                resolver.clear()
+                policies.clear()
+
+            link.on_invalidate, link.on_reconnect = forget, clear
             await link.start(wait=2 * settings.cache.redis_timeout)
             flights = RedisFlights(link, settings.cache.render_lease)
-        # Policy changes (signing keys, require_signed) come from the CLI, another
-        # process: they take effect within the cache's TTL.
-        policies = Resolver(
-            catalog.url_policy,
-            settings.catalog.resolve_cache_ttl,
-            settings.catalog.resolve_cache_size,
-        )
         variants = VariantCache(store, flights, settings.cache.render_wait)
         yield Services(settings, catalog, store, variants, resolver, policies, pool, link)
+
+
+def _cached(lookup: Lookup[T], settings: Settings, link: RedisLink | None) -> Resolver[T]:
+    return Resolver(
+        lookup,
+        settings.catalog.resolve_cache_ttl,
+        settings.catalog.resolve_cache_size,
+        broadcast=link.broadcast_invalidation if link else None,
+    )
 
 
 def build_apps(services: Services) -> tuple[web.Application, web.Application]:
@@ -119,6 +132,7 @@ def build_apps(services: Services) -> tuple[web.Application, web.Application]:
         store=services.store,
         variants=services.variants,
         resolver=services.resolver,
+        policies=services.policies,
         pool=services.pool,
         settings=settings.admin,
         public_url=settings.public_url,

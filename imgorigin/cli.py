@@ -129,7 +129,9 @@ async def manage_signing(settings: Settings, args: argparse.Namespace) -> None:
                 raise SystemExit(f"imgorigin: no live signing key {args.key_id!r}")
             print(f"revoked {args.key_id}")
         else:
-            await catalog.set_require_signed(library, args.required == "yes")
+            rules = await catalog.library_settings(library)
+            required = args.required == "yes"
+            await catalog.set_library_settings(library, replace(rules, require_signed=required))
             print(f"library {library.name!r} requires signed URLs: {args.required}")
 
 

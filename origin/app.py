@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import hdrs, web
+from yarl import URL
 
 from cache import Outcome, VariantCache, etag, variant_key
 from catalog import (
@@ -86,12 +87,16 @@ class Origin:
     settings: OriginSettings
     probes: tuple[Probe, ...] = field(default=())
 
-    async def authorize(self, library: str, path: str, raw_query: str) -> None:
-        """Refuse a URL the library's policy does not allow, before anything is looked
-        up by key, so unsigned requests cannot probe which keys exist."""
+    async def spec_for(self, library: str, url: URL) -> TransformSpec:
+        """The URL's spec under its library's rules (presets, limits); 400 or 403 when
+        the URL may not be served, decided before anything is looked up by key, so
+        unsigned requests cannot probe which keys exist."""
         policy = await self.policies.resolve(library, "")
+        rules = policy.settings if policy is not None else dialect.DEFAULT_RULES
+        spec = dialect.parse(url.query_string, rules)
         if policy is not None:  # no such library: its images are simply not found
-            signing.check(policy, path, raw_query, time.time())
+            signing.check(policy, url.raw_path, url.raw_query_string, time.time())
+        return spec
 
     async def resolve(self, library: str, key: str) -> Image:
         image = await self.resolver.resolve(library, key)
@@ -145,8 +150,7 @@ def etag_matches(request: web.Request, tag: str) -> bool:
 async def serve_image(request: web.Request) -> web.StreamResponse:
     origin = request.app[ORIGIN]
     library, key = image_address(request)
-    spec = dialect.parse(request.query_string)
-    await origin.authorize(library, request.rel_url.raw_path, request.rel_url.raw_query_string)
+    spec = await origin.spec_for(library, request.rel_url)
     image = await origin.resolve(library, key)
     fmt, negotiated = negotiate(spec, request.headers.get(hdrs.ACCEPT), image.format)
     variant = Variant.of(image, spec.for_output(fmt))

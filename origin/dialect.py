@@ -13,10 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from catalog import LibrarySettings
 from origin.errors import BadRequest
-from origin.spec import MAX_DIMENSION, Fit, OutputFormat, TransformSpec
+from origin.spec import DEFAULT_QUALITY, MAX_DIMENSION, Fit, OutputFormat, TransformSpec
 
 MAX_PARAMETERS = 32
+DEFAULT_RULES = LibrarySettings()
+# Parameters of the URL itself (signing), not of the picture.
+URL_PARAMETERS = frozenset({"s", "expires"})
 _UINT = re.compile(r"[0-9]{1,6}")
 _DECIMAL = re.compile(r"[0-9]{1,2}(?:\.[0-9]{1,4})?")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
@@ -97,31 +101,85 @@ PARAMETERS: dict[str, _Param] = {
 }
 
 
-def parse(query_string: str) -> TransformSpec:
-    """Parse a raw query string into a normalised spec; BadRequest on any mistake."""
-    try:
-        pairs = parse_qsl(
-            query_string, keep_blank_values=True, max_num_fields=MAX_PARAMETERS, errors="strict"
-        )
-    except ValueError as exc:
-        raise BadRequest(f"unreadable query string: {exc}", code="invalid_query") from None
+def parse(query_string: str, rules: LibrarySettings = DEFAULT_RULES) -> TransformSpec:
+    """Parse a raw query string, under a library's rules, into a normalised spec;
+    BadRequest on any mistake."""
+    pairs = _pairs(query_string)
+    names = [name for name, _ in pairs]
+    repeated = next((n for n in names if names.count(n) > 1), None)
+    if repeated is not None:
+        raise BadRequest(f"parameter {repeated!r} is given twice", code="repeated_parameter")
+    given = dict(pairs)
+    named = [given.pop(alias) for alias in ("p", "preset") if alias in given]
+    if len(named) > 1:
+        raise BadRequest("name one preset, with p or preset", code="repeated_parameter")
+    preset_name = named[0] if named else None
+    if rules.presets_only and (preset_name is None or set(given) - URL_PARAMETERS):
+        raise BadRequest("this library serves presets only: ?p=<name>", code="presets_only")
+    # A preset's parameters come first; the URL's own override them.
+    merged = {**_preset(preset_name, rules), **given} if preset_name is not None else given
     fields: dict[str, Any] = {}
-    seen: set[str] = set()
-    for name, value in pairs:
+    for name, value in merged.items():
         param = PARAMETERS.get(name)
         if param is None:
+            if rules.ignore_unknown_parameters:
+                continue
             raise BadRequest(f"unknown parameter {name!r}", code="unknown_parameter")
-        if name in seen:
-            raise BadRequest(f"parameter {name!r} is given twice", code="repeated_parameter")
-        seen.add(name)
-        value = param.parse(name, value)
+        parsed = param.parse(name, value)
         if param.field is not None:
-            fields[param.field] = value
+            fields[param.field] = parsed
     dpr = fields.pop("dpr", 1.0)
     for side in ("width", "height"):
         if side in fields:
             fields[side] = _scaled(side, fields[side], dpr)
+    if "s" not in given:  # limits for URLs anyone can write, not for signed ones
+        _snap_width(fields, rules.widths)
+        if fields.get("quality", DEFAULT_QUALITY) > rules.max_quality:
+            fields["quality"] = rules.max_quality
     return TransformSpec(**fields).normalised()
+
+
+def _pairs(query_string: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(
+            query_string, keep_blank_values=True, max_num_fields=MAX_PARAMETERS, errors="strict"
+        )
+    except ValueError as exc:
+        raise BadRequest(f"unreadable query string: {exc}", code="invalid_query") from None
+
+
+def _preset(name: str, rules: LibrarySettings) -> dict[str, str]:
+    query = rules.presets.get(name)
+    if query is None:
+        raise BadRequest(f"this library has no preset {name!r}", code="unknown_preset")
+    return dict(_pairs(query))
+
+
+def check_preset(name: str, query: str) -> None:
+    """Raise BadRequest unless `query` is a valid preset: parameters of the picture,
+    each at most once, and no preset of its own."""
+    pairs = _pairs(query)
+    names = {n for n, _ in pairs}
+    if names & (URL_PARAMETERS | {"p", "preset"}):
+        raise BadRequest(
+            f"preset {name!r} may not name s, expires or another preset", code="invalid_preset"
+        )
+    try:
+        parse(query)
+    except BadRequest as exc:
+        raise BadRequest(f"preset {name!r}: {exc.message}", code="invalid_preset") from None
+
+
+def _snap_width(fields: dict[str, Any], widths: tuple[int, ...]) -> None:
+    """Round the width up to the nearest allowed one (the largest if it is wider than
+    all), as Next.js does with its device sizes; the height follows, to keep the shape."""
+    width = fields.get("width")
+    if not widths or width is None:
+        return
+    snapped = next((w for w in widths if w >= width), widths[-1])
+    if "height" in fields:
+        fields["height"] = max(1, round(fields["height"] * snapped / width))
+    fields["width"] = snapped
 
 
 def _scaled(side: str, size: int, dpr: float) -> int:

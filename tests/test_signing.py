@@ -7,7 +7,7 @@ import time
 import pytest
 from aiohttp.test_utils import TestClient
 
-from catalog import Scheme, SigningKey, UrlPolicy
+from catalog import LibrarySettings, Scheme, SigningKey, UrlPolicy
 from imgorigin.app import Services
 from origin import signing
 from origin.errors import Forbidden
@@ -36,7 +36,7 @@ def test_imgix_published_vectors() -> None:
         "c7b86f666a832434dd38577e38cf86d1"
     )
     # The imgix SDKs append s last; it is not part of what was signed.
-    policy = UrlPolicy(True, (IMGIX,))
+    policy = UrlPolicy(LibrarySettings(require_signed=True), (IMGIX,))
     assert refused(policy, "/users/1.png", "w=400&h=300&s=c7b86f666a832434dd38577e38cf86d1") is None
     # imgix signs the query as sent: another order is another URL.
     assert refused(policy, "/users/1.png", "h=300&w=400&s=c7b86f666a832434dd38577e38cf86d1") == (
@@ -45,7 +45,7 @@ def test_imgix_published_vectors() -> None:
 
 
 def test_native_signatures_ignore_parameter_order() -> None:
-    policy = UrlPolicy(True, (NATIVE,))
+    policy = UrlPolicy(LibrarySettings(require_signed=True), (NATIVE,))
     signed = signing.sign(NATIVE, "/lib/cat.jpg", "w=400&fm=webp")
     assert signed.startswith("w=400&fm=webp&s=")
     assert refused(policy, "/lib/cat.jpg", signed) is None
@@ -68,22 +68,22 @@ def test_native_signatures_ignore_parameter_order() -> None:
 )
 def test_what_a_library_requiring_signatures_refuses(path: str, query: str, code: str) -> None:
     good = signing.sign(NATIVE, "/lib/cat.jpg", "w=400&fm=webp").rpartition("s=")[2]
-    policy = UrlPolicy(True, (NATIVE,))
+    policy = UrlPolicy(LibrarySettings(require_signed=True), (NATIVE,))
     assert refused(policy, path, query.replace("SIGNED", good)) == code
 
 
 def test_keys_rotate_and_a_revoked_key_signs_nothing() -> None:
     old = signing.sign(NATIVE, "/lib/a.jpg", "w=10")
     new = signing.sign(ROTATED, "/lib/a.jpg", "w=10")
-    both = UrlPolicy(True, (NATIVE, ROTATED))
+    both = UrlPolicy(LibrarySettings(require_signed=True), (NATIVE, ROTATED))
     assert refused(both, "/lib/a.jpg", old) is None
     assert refused(both, "/lib/a.jpg", new) is None
-    after_revoking_old = UrlPolicy(True, (ROTATED,))
+    after_revoking_old = UrlPolicy(LibrarySettings(require_signed=True), (ROTATED,))
     assert refused(after_revoking_old, "/lib/a.jpg", old) == "invalid_signature"
 
 
 def test_expiry_is_signed_and_enforced() -> None:
-    policy = UrlPolicy(True, (NATIVE,))
+    policy = UrlPolicy(LibrarySettings(require_signed=True), (NATIVE,))
     signed = signing.sign(NATIVE, "/lib/a.jpg", "w=10&expires=2000")
     assert refused(policy, "/lib/a.jpg", signed, now=1999) is None
     assert refused(policy, "/lib/a.jpg", signed, now=2001) == "url_expired"
@@ -92,10 +92,11 @@ def test_expiry_is_signed_and_enforced() -> None:
 
 
 def test_unsigned_libraries_serve_unsigned_urls_but_check_a_signature_given() -> None:
-    open_policy = UrlPolicy(False, (NATIVE,))
+    open_policy = UrlPolicy(LibrarySettings(require_signed=False), (NATIVE,))
     assert refused(open_policy, "/lib/a.jpg", "w=10") is None
     assert refused(open_policy, "/lib/a.jpg", "w=10&s=" + "A" * 43) == "invalid_signature"
-    assert refused(UrlPolicy(False, ()), "/lib/a.jpg", "w=10&s=abc") == "invalid_signature"
+    keyless = UrlPolicy(LibrarySettings(), ())
+    assert refused(keyless, "/lib/a.jpg", "w=10&s=abc") == "invalid_signature"
 
 
 async def test_the_origin_enforces_the_policy(
@@ -105,7 +106,7 @@ async def test_the_origin_enforces_the_policy(
     library = await services.catalog.get_library(tenant.name)
     assert library is not None
     key = await services.catalog.create_signing_key(library, Scheme.NATIVE)
-    await services.catalog.set_require_signed(library, True)
+    await services.catalog.set_library_settings(library, LibrarySettings(require_signed=True))
     path = f"/{tenant.name}/cat.jpg"
 
     unsigned = await origin.get(f"{path}?w=100")
