@@ -99,15 +99,23 @@ def test_unsigned_libraries_serve_unsigned_urls_but_check_a_signature_given() ->
     assert refused(keyless, "/lib/a.jpg", "w=10&s=abc") == "invalid_signature"
 
 
+async def published(
+    admin: TestClient, tenant: Tenant, services: Services, scheme: Scheme, name: str
+) -> tuple[SigningKey, str]:
+    """An active image in the tenant's library, a signing key for it, and its path."""
+    await upload(admin, tenant, images.jpeg(300, 200), key=name, activate="true")
+    library = await services.catalog.get_library(tenant.name)
+    assert library is not None
+    return await services.catalog.create_signing_key(library, scheme), f"/{tenant.name}/{name}"
+
+
 async def test_the_origin_enforces_the_policy(
     origin: TestClient, admin: TestClient, tenant: Tenant, services: Services
 ) -> None:
-    await upload(admin, tenant, images.jpeg(300, 200), key="cat.jpg", activate="true")
+    key, path = await published(admin, tenant, services, Scheme.NATIVE, "cat.jpg")
     library = await services.catalog.get_library(tenant.name)
     assert library is not None
-    key = await services.catalog.create_signing_key(library, Scheme.NATIVE)
     await services.catalog.set_library_settings(library, LibrarySettings(require_signed=True))
-    path = f"/{tenant.name}/cat.jpg"
 
     unsigned = await origin.get(f"{path}?w=100")
     assert unsigned.status == 403 and await error_of(unsigned) == "signature_required"
@@ -129,11 +137,7 @@ async def test_the_origin_enforces_the_policy(
 async def test_a_signature_does_not_change_the_variant(
     origin: TestClient, admin: TestClient, tenant: Tenant, services: Services
 ) -> None:
-    await upload(admin, tenant, images.jpeg(300, 200), key="dog.jpg", activate="true")
-    library = await services.catalog.get_library(tenant.name)
-    assert library is not None
-    key = await services.catalog.create_signing_key(library, Scheme.IMGIX)
-    path = f"/{tenant.name}/dog.jpg"
+    key, path = await published(admin, tenant, services, Scheme.IMGIX, "dog.jpg")
     first = await origin.get(f"{path}?{signing.sign(key, path, 'w=80')}")
     second = await origin.get(f"{path}?w=80")  # this library serves unsigned URLs too
     assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("MISS", "HIT")
