@@ -11,6 +11,7 @@ class AdminSettings:
         default=50 * 1024 * 1024,
         metadata={
             "env": "IMGORIGIN_MAX_UPLOAD_BYTES",
+            "min": 1,
             "help": "Largest original accepted, in bytes; larger uploads answer 413.",
         },
     )
@@ -18,6 +19,7 @@ class AdminSettings:
         default=30.0,
         metadata={
             "env": "IMGORIGIN_UPLOAD_IDLE_TIMEOUT",
+            "above": 0,
             "help": "Seconds an upload body may go without sending a byte; then 408.",
         },
     )
@@ -31,9 +33,5 @@ class AdminSettings:
     )
 
     def validate(self) -> None:
-        if self.max_upload_bytes < 1:
-            raise ValueError("IMGORIGIN_MAX_UPLOAD_BYTES must be positive")
-        if self.upload_idle_timeout <= 0:
-            raise ValueError("IMGORIGIN_UPLOAD_IDLE_TIMEOUT must be positive")
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise ValueError("IMGORIGIN_PUBLIC_URL must be an http(s) URL")

@@ -43,7 +43,6 @@ HEARTBEAT_TIMEOUT = 3.0
 class RedisLink:
     def __init__(self, settings: CacheSettings) -> None:
         self.prefix = settings.redis_prefix
-        self.timeout = settings.redis_timeout
         # No retries inside redis-py: a failed command falls back at once, and the
         # reader task is the one place that waits for Redis to come back.
         self.client = redis.Redis.from_url(
@@ -92,6 +91,11 @@ class RedisLink:
         except REDIS_ERRORS as exc:
             self.failed(exc)
             return False
+
+    async def health(self) -> None:
+        """Raise unless Redis answers (for /readyz, where Redis is optional)."""
+        if not await self.ping():
+            raise ConnectionError("Redis does not answer; renders are coordinated per process")
 
     # Channels
 

@@ -28,6 +28,7 @@ class CacheSettings:
         default=0.5,
         metadata={
             "env": "IMGORIGIN_REDIS_TIMEOUT",
+            "above": 0,
             "help": "Seconds allowed for connecting to Redis and for each command. When Redis "
             "fails, renders fall back to per-process single-flight until it is back.",
         },
@@ -36,6 +37,7 @@ class CacheSettings:
         default=10.0,
         metadata={
             "env": "IMGORIGIN_RENDER_LEASE",
+            "above": 0,
             "help": "Seconds a render claim lives without renewal (it is renewed while the "
             "render runs); the longest a dead claimant can hold up the others.",
         },
@@ -44,6 +46,7 @@ class CacheSettings:
         default=30.0,
         metadata={
             "env": "IMGORIGIN_RENDER_WAIT",
+            "above": 0,
             "help": "Seconds a request waits for another process's render of the same "
             "variant before answering 503 with Retry-After.",
         },
@@ -52,10 +55,3 @@ class CacheSettings:
     def validate(self) -> None:
         if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
             raise ValueError("IMGORIGIN_REDIS_URL must be a redis://, rediss:// or unix:// URL")
-        for name, value in (
-            ("IMGORIGIN_REDIS_TIMEOUT", self.redis_timeout),
-            ("IMGORIGIN_RENDER_LEASE", self.render_lease),
-            ("IMGORIGIN_RENDER_WAIT", self.render_wait),
-        ):
-            if value <= 0:
-                raise ValueError(f"{name} must be positive")

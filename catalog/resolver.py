@@ -52,13 +52,13 @@ class Resolver(Generic[T]):
 
     async def _look_up(self, slot: tuple[str, str], now: float) -> T | None:
         before = self._invalidations
-        image = await self._lookup(*slot)
+        value = await self._lookup(*slot)
         if self._ttl > 0 and before == self._invalidations:
-            self._entries[slot] = (now + self._ttl, image)
+            self._entries[slot] = (now + self._ttl, value)
             self._entries.move_to_end(slot)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
-        return image
+        return value
 
     def _landed(self, slot: tuple[str, str], lookup: asyncio.Future[T | None]) -> None:
         if self._pending.get(slot) is lookup:

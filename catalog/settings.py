@@ -18,12 +18,13 @@ class CatalogSettings:
     )
     pool_size: int = field(
         default=10,
-        metadata={"env": "IMGORIGIN_DB_POOL_SIZE", "help": "Connections per process."},
+        metadata={"env": "IMGORIGIN_DB_POOL_SIZE", "min": 1, "help": "Connections per process."},
     )
     timeout: float = field(
         default=5.0,
         metadata={
             "env": "IMGORIGIN_DB_TIMEOUT",
+            "above": 0,
             "help": "Seconds allowed for connecting and for each statement.",
         },
     )
@@ -31,6 +32,7 @@ class CatalogSettings:
         default=5.0,
         metadata={
             "env": "IMGORIGIN_RESOLVE_CACHE_TTL",
+            "min": 0,
             "help": "Seconds a key-to-image lookup is cached in each process "
             "(0 turns the cache off). Changes made through this process are seen at once.",
         },
@@ -39,6 +41,7 @@ class CatalogSettings:
         default=10_000,
         metadata={
             "env": "IMGORIGIN_RESOLVE_CACHE_SIZE",
+            "min": 1,
             "help": "Entries in that cache, least recently used evicted first.",
         },
     )
@@ -49,9 +52,3 @@ class CatalogSettings:
             "postgresql",
         ):
             raise ValueError("IMGORIGIN_DATABASE_URL must be a postgresql:// URL")
-        if self.pool_size < 1:
-            raise ValueError("IMGORIGIN_DB_POOL_SIZE must be at least 1")
-        if self.timeout <= 0:
-            raise ValueError("IMGORIGIN_DB_TIMEOUT must be positive")
-        if self.resolve_cache_ttl < 0 or self.resolve_cache_size < 1:
-            raise ValueError("IMGORIGIN_RESOLVE_CACHE_TTL >= 0 and _SIZE >= 1")

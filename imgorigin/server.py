@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from catalog import Role
+from catalog import Catalog, Role
 from imgorigin.app import Services, build_apps, database_url, open_catalog, open_services
 from imgorigin.settings import Settings
 
@@ -74,14 +74,10 @@ async def listen(services: Services, *, reuse_port: bool) -> tuple[list[web.AppR
     return runners, urls
 
 
-async def create_demo_key(settings: Settings) -> str:
+async def create_demo_key(catalog: Catalog) -> str:
     """A fresh admin key for the demo library; the previous demo key is revoked."""
-    async with open_catalog(settings) as catalog:
-        await catalog.migrate()
-        library = await catalog.ensure_library(DEMO_LIBRARY)
-        key, _ = await catalog.create_api_key(
-            library, Role.ADMIN, DEMO_KEY_NAME, replace_named=True
-        )
+    library = await catalog.ensure_library(DEMO_LIBRARY)
+    key, _ = await catalog.create_api_key(library, Role.ADMIN, DEMO_KEY_NAME, replace_named=True)
     return key
 
 
@@ -102,22 +98,20 @@ def stop_event() -> asyncio.Event:
 
 
 async def run(
-    settings: Settings,
-    *,
-    reuse_port: bool,
-    on_ready: Callable[[list[str]], None],
-    orphanable: bool = False,
+    settings: Settings, on_ready: Callable[[list[str], str | None], None], demo: bool = False
 ) -> None:
-    """Serve until SIGTERM or SIGINT, then stop gracefully; an `orphanable` worker
-    also stops when its supervisor dies, so no worker of an old generation keeps
-    serving on the shared port beside the next one."""
+    """Serve until SIGTERM or SIGINT, then stop gracefully; `on_ready` gets the URLs
+    and, with `demo`, a fresh demo key. A worker of a supervisor shares the ports with
+    its siblings, and also stops when the supervisor dies, so no worker of an old
+    generation keeps serving on the shared port beside the next one."""
     stop = stop_event()
-    parent = multiprocessing.parent_process()
-    if orphanable and parent is not None:
-        asyncio.get_running_loop().add_reader(parent.sentinel, stop.set)
+    supervisor = multiprocessing.parent_process()
+    if supervisor is not None:
+        asyncio.get_running_loop().add_reader(supervisor.sentinel, stop.set)
     async with open_services(settings) as services:
-        runners, urls = await listen(services, reuse_port=reuse_port)
-        on_ready(urls)
+        demo_key = await create_demo_key(services.catalog) if demo else None
+        runners, urls = await listen(services, reuse_port=supervisor is not None)
+        on_ready(urls, demo_key)
         await stop.wait()
         log.info("stopping: finishing requests in flight (at most %gs)", grace(settings))
         # Both apps stop accepting at once, then wait for their requests together.
@@ -126,10 +120,7 @@ async def run(
 
 def serve(settings: Settings, demo: bool) -> None:
     if settings.server.workers == 1:
-        demo_key = asyncio.run(create_demo_key(settings)) if demo else None
-        asyncio.run(
-            run(settings, reuse_port=False, on_ready=lambda urls: announce(urls, 1, demo_key))
-        )
+        asyncio.run(run(settings, lambda urls, key: announce(urls, 1, key), demo))
     else:
         Supervisor(settings, demo).run()
 
@@ -140,14 +131,7 @@ def serve(settings: Settings, demo: bool) -> None:
 def _worker(settings: Settings, index: int, ready: multiprocessing.Queue) -> None:
     configure_logging(settings, f"worker-{index} ")
     try:
-        asyncio.run(
-            run(
-                settings,
-                reuse_port=True,
-                on_ready=lambda urls: ready.put((index, urls)),
-                orphanable=True,
-            )
-        )
+        asyncio.run(run(settings, lambda urls, _: ready.put((index, urls))))
     except ListenError as exc:
         ready.put((index, str(exc)))
         raise
@@ -169,13 +153,7 @@ class Supervisor:
     def run(self) -> None:
         if 0 in (self.settings.server.origin_port, self.settings.server.admin_port):
             raise SystemExit("imgorigin: --workers needs fixed ports, not 0")
-        # One database for all: the embedded server starts here, once, and lives as
-        # long as this process; the workers get its URL.
-        url = asyncio.run(database_url(self.settings))
-        self.settings = replace(
-            self.settings, catalog=replace(self.settings.catalog, database_url=url)
-        )
-        demo_key = asyncio.run(create_demo_key(self.settings)) if self.demo else None
+        demo_key = asyncio.run(self._prepare())
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._stop)
         self.workers = [self._spawn(i) for i in range(self.settings.server.workers)]
@@ -184,6 +162,19 @@ class Supervisor:
             self._watch()
         finally:
             self._stop_all()
+
+    async def _prepare(self) -> str | None:
+        """One database for all: the embedded server starts here, once, and lives as
+        long as this process; the workers get its URL. Then the demo key, if asked."""
+        url = await database_url(self.settings)
+        self.settings = replace(
+            self.settings, catalog=replace(self.settings.catalog, database_url=url)
+        )
+        if not self.demo:
+            return None
+        async with open_catalog(self.settings) as catalog:
+            await catalog.migrate()
+            return await create_demo_key(catalog)
 
     def _spawn(self, index: int) -> multiprocessing.process.BaseProcess:
         worker = self.context.Process(

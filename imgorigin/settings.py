@@ -38,6 +38,8 @@ class ServerSettings:
         default=8080,
         metadata={
             "env": "IMGORIGIN_ORIGIN_PORT",
+            "min": 0,
+            "max": 65535,
             "help": "Port of the public origin. Also `--origin-port`.",
         },
     )
@@ -45,6 +47,8 @@ class ServerSettings:
         default=8081,
         metadata={
             "env": "IMGORIGIN_ADMIN_PORT",
+            "min": 0,
+            "max": 65535,
             "help": "Port of the admin API; keep it off the public network. Also `--admin-port`.",
         },
     )
@@ -52,6 +56,8 @@ class ServerSettings:
         default=1,
         metadata={
             "env": "IMGORIGIN_WORKERS",
+            "min": 1,
+            "max": 256,
             "help": "Processes serving both ports (SO_REUSEPORT), each with its own event "
             "loop and render pool; about one per core. Also `--workers`.",
         },
@@ -62,11 +68,6 @@ class ServerSettings:
     )
 
     def validate(self) -> None:
-        for port in (self.origin_port, self.admin_port):
-            if not 0 <= port <= 65535:
-                raise ValueError(f"invalid port {port}")
-        if not 1 <= self.workers <= 256:
-            raise ValueError("IMGORIGIN_WORKERS must be between 1 and 256")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ValueError(f"IMGORIGIN_LOG_LEVEL: unknown level {self.log_level!r}")
 
@@ -88,6 +89,8 @@ class Settings:
 
     def validated(self) -> Settings:
         for section in self.sections():
+            for f in fields(section):
+                _check_range(f.metadata, getattr(section, f.name))
             section.validate()
         return self
 
@@ -132,6 +135,17 @@ def _load(section: type, env: Mapping[str, str]) -> Any:
         if f.metadata["env"] in env
     }
     return section(**values)
+
+
+def _check_range(metadata: Mapping[str, Any], value: Any) -> None:
+    """The bounds a field declares: `min` and `max` inclusive, `above` exclusive."""
+    env = metadata["env"]
+    if "min" in metadata and value < metadata["min"]:
+        raise ValueError(f"{env} must be at least {metadata['min']}")
+    if "max" in metadata and value > metadata["max"]:
+        raise ValueError(f"{env} must be at most {metadata['max']}")
+    if "above" in metadata and value <= metadata["above"]:
+        raise ValueError(f"{env} must be more than {metadata['above']}")
 
 
 def documented_settings() -> list[tuple[str, str, str]]:

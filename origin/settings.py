@@ -14,6 +14,7 @@ class OriginSettings:
         default=0,
         metadata={
             "env": "IMGORIGIN_RENDER_WORKERS",
+            "min": 0,
             "help": "Renders run at once per process (threads). 0 means one per CPU core.",
         },
     )
@@ -21,6 +22,7 @@ class OriginSettings:
         default=64,
         metadata={
             "env": "IMGORIGIN_RENDER_QUEUE",
+            "min": 0,
             "help": "Requests that may wait for a render thread; past that a miss answers "
             "503 with Retry-After.",
         },
@@ -29,6 +31,7 @@ class OriginSettings:
         default=100_000_000,
         metadata={
             "env": "IMGORIGIN_MAX_SOURCE_PIXELS",
+            "min": 1,
             "help": "Largest original accepted (width x height); larger uploads answer 422.",
         },
     )
@@ -36,6 +39,7 @@ class OriginSettings:
         default=40_000_000,
         metadata={
             "env": "IMGORIGIN_MAX_OUTPUT_PIXELS",
+            "min": 1,
             "help": "Largest variant (width x height) a URL may ask for; larger answer 400. "
             "GIF outputs are capped at 4 MP whatever this says.",
         },
@@ -44,6 +48,7 @@ class OriginSettings:
         default=20.0,
         metadata={
             "env": "IMGORIGIN_RENDER_TIMEOUT",
+            "above": 0,
             "help": "Seconds of pixel work a render may take before libvips abandons it "
             "(503 `render_timeout`).",
         },
@@ -66,9 +71,4 @@ class OriginSettings:
         return self.render_workers or os.cpu_count() or 1
 
     def validate(self) -> None:
-        if self.render_workers < 0 or self.render_queue < 0:
-            raise ValueError("IMGORIGIN_RENDER_WORKERS and IMGORIGIN_RENDER_QUEUE are >= 0")
-        if self.max_source_pixels < 1 or self.max_output_pixels < 1:
-            raise ValueError("IMGORIGIN_MAX_SOURCE_PIXELS and _OUTPUT_PIXELS must be positive")
-        if self.render_timeout <= 0:
-            raise ValueError("IMGORIGIN_RENDER_TIMEOUT must be positive")
+        """Ranges are checked from each field's metadata (`min`, `above`, `max`)."""

@@ -55,6 +55,7 @@ class StorageSettings:
         default=3.0,
         metadata={
             "env": "IMGORIGIN_S3_CONNECT_TIMEOUT",
+            "above": 0,
             "help": "Seconds allowed to open a connection to S3.",
         },
     )
@@ -62,6 +63,7 @@ class StorageSettings:
         default=10.0,
         metadata={
             "env": "IMGORIGIN_S3_READ_TIMEOUT",
+            "above": 0,
             "help": "Seconds S3 may go without sending a byte of an answer.",
         },
     )
@@ -69,6 +71,7 @@ class StorageSettings:
         default=3,
         metadata={
             "env": "IMGORIGIN_S3_MAX_ATTEMPTS",
+            "min": 1,
             "help": "Tries per S3 call, the first included; retries back off exponentially "
             "on connection errors, 5xx answers and throttling. Each call is abandoned after "
             "its attempts' timeouts and back-offs, and answers 503.",
@@ -92,10 +95,6 @@ class StorageSettings:
             raise ValueError("IMGORIGIN_S3_ENDPOINT_URL must be an http:// or https:// URL")
         if self.s3_addressing_style not in ADDRESSING_STYLES:
             raise ValueError(f"IMGORIGIN_S3_ADDRESSING_STYLE must be one of {ADDRESSING_STYLES}")
-        if self.s3_connect_timeout <= 0 or self.s3_read_timeout <= 0:
-            raise ValueError("IMGORIGIN_S3_CONNECT_TIMEOUT and _READ_TIMEOUT must be positive")
-        if self.s3_max_attempts < 1:
-            raise ValueError("IMGORIGIN_S3_MAX_ATTEMPTS must be at least 1")
 
     def s3_location(self) -> tuple[str, str]:
         """(bucket, key prefix) of an `s3://bucket/prefix` URL; the prefix is '' or ends in '/'."""

@@ -62,6 +62,11 @@ def test_from_env_reads_and_converts() -> None:
         {"IMGORIGIN_PUBLIC_URL": "img.example.com"},
         {"IMGORIGIN_LOG_LEVEL": "LOUD"},
         {"IMGORIGIN_RENDER_QUEUE": "-1"},
+        {"IMGORIGIN_RENDER_LEASE": "0"},
+        {"IMGORIGIN_WORKERS": "0"},
+        {"IMGORIGIN_WORKERS": "257"},
+        {"IMGORIGIN_S3_MAX_ATTEMPTS": "0"},
+        {"IMGORIGIN_REDIS_URL": "http://x"},
     ],
 )
 def test_bad_values_are_refused(env: dict[str, str]) -> None:

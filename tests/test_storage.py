@@ -490,8 +490,10 @@ def test_s3_location(url: str, location: tuple[str, str]) -> None:
     ],
 )
 def test_bad_storage_settings_are_refused(changes: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
-        StorageSettings(**changes).validate()
+    from imgorigin.settings import Settings
+
+    with pytest.raises(ValueError):  # ranges are checked by the settings root
+        Settings(storage=StorageSettings(**changes)).validated()
 
 
 def test_page_size_is_what_one_request_may_carry() -> None:
