@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 from aiohttp import hdrs, web
 from yarl import URL
@@ -87,16 +88,16 @@ class Origin:
     settings: OriginSettings
     probes: tuple[Probe, ...] = field(default=())
 
-    async def spec_for(self, library: str, url: URL) -> TransformSpec:
+    async def request_for(self, library: str, url: URL) -> dialect.Request:
         """The URL's spec under its library's rules (presets, limits); 400 or 403 when
         the URL may not be served, decided before anything is looked up by key, so
         unsigned requests cannot probe which keys exist."""
         policy = await self.policies.resolve(library, "")
         rules = policy.settings if policy is not None else dialect.DEFAULT_RULES
-        spec = dialect.parse(url.query_string, rules)
+        asked = dialect.read(url.query_string, rules)
         if policy is not None:  # no such library: its images are simply not found
             signing.check(policy, url.raw_path, url.raw_query_string, time.time())
-        return spec
+        return asked
 
     async def resolve(self, library: str, key: str) -> Image:
         image = await self.resolver.resolve(library, key)
@@ -150,11 +151,13 @@ def etag_matches(request: web.Request, tag: str) -> bool:
 async def serve_image(request: web.Request) -> web.StreamResponse:
     origin = request.app[ORIGIN]
     library, key = image_address(request)
-    spec = await origin.spec_for(library, request.rel_url)
+    asked = await origin.request_for(library, request.rel_url)
     image = await origin.resolve(library, key)
-    fmt, negotiated = negotiate(spec, request.headers.get(hdrs.ACCEPT), image.format)
-    variant = Variant.of(image, spec.for_output(fmt))
+    fmt, negotiated = negotiate(asked.spec, request.headers.get(hdrs.ACCEPT), image.format)
+    variant = Variant.of(image, asked.spec.for_output(fmt))
     headers = variant_headers(variant, negotiated, origin.settings)
+    if asked.download is not None:
+        headers[hdrs.CONTENT_DISPOSITION] = attachment(asked.download)
     if etag_matches(request, variant.etag):
         return web.Response(status=304, headers=headers)
     async with origin.variants.stored(variant.key) as stored:
@@ -197,6 +200,13 @@ async def send_stored(
     await response.write(held)
     await response.write_eof()
     return response
+
+
+def attachment(filename: str) -> str:
+    """Content-Disposition for a download: an ASCII name for old clients, the real
+    one (RFC 6266) for the rest."""
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def variant_headers(variant: Variant, negotiated: bool, settings: OriginSettings) -> dict[str, str]:

@@ -7,43 +7,110 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from origin.errors import BadRequest
-from origin.pipeline.plan import Plan, plan
-from origin.spec import MAX_DIMENSION, Fit, TransformSpec
+from origin.pipeline.plan import Plan, output_size, plan, source_region
+from origin.spec import MAX_DIMENSION, Crop, Fit, Ratio, TransformSpec
 
 
 def spec(**kw) -> TransformSpec:  # type: ignore[no-untyped-def]
     return TransformSpec(**kw).normalised()
 
 
+SOURCE = (1200, 800)
+
+
 @pytest.mark.parametrize(
-    ("transform", "source", "expected"),
+    ("transform", "expected"),
     [
-        (spec(), (1200, 800), Plan(1200, 800, crop=False)),
-        (spec(width=400), (1200, 800), Plan(400, 267, crop=False)),
-        (spec(height=400), (1200, 800), Plan(600, 400, crop=False)),
-        (spec(width=400, height=400), (1200, 800), Plan(400, 267, crop=False)),
-        (spec(width=2400), (1200, 800), Plan(2400, 1600, crop=False)),  # clip enlarges
-        (spec(width=2400, fit=Fit.MAX), (1200, 800), Plan(1200, 800, crop=False)),
-        (spec(width=600, fit=Fit.MAX), (1200, 800), Plan(600, 400, crop=False)),
-        (spec(width=300, height=300, fit=Fit.CROP), (1200, 800), Plan(300, 300, crop=True)),
-        (spec(width=300, height=100, fit=Fit.SCALE), (1200, 800), Plan(300, 100, crop=False)),
+        (spec(), Plan((1200, 800), None)),
+        (spec(width=400), Plan((400, 267), None)),
+        (spec(height=400), Plan((600, 400), None)),
+        (spec(width=400, height=400), Plan((400, 267), None)),
+        (spec(width=2400), Plan((2400, 1600), None)),  # clip enlarges
+        (spec(width=2400, fit=Fit.MAX), Plan((1200, 800), None)),
+        (spec(width=600, fit=Fit.MAX), Plan((600, 400), None)),
+        (spec(width=Ratio(0.5)), Plan((600, 400), None)),
+        (spec(width=300, height=100, fit=Fit.SCALE), Plan((300, 100), None)),
+        # crop: cover the box, cut the middle (or the named side, or the focal point)
+        (spec(width=300, height=300, fit=Fit.CROP), Plan((450, 300), None, crop=(75, 0, 300, 300))),
         (
-            spec(width=300, height=300, fit=Fit.FILL),
-            (1200, 800),
-            Plan(300, 200, crop=False, canvas=(300, 300)),
+            spec(width=300, height=300, fit=Fit.CROP, crop=(Crop.LEFT,)),
+            Plan((450, 300), None, crop=(0, 0, 300, 300)),
         ),
-        (spec(width=300, height=200, fit=Fit.FILL), (1200, 800), Plan(300, 200, crop=False)),
-        (spec(width=10), (10000, 10), Plan(10, 1, crop=False)),  # never a zero side
+        (
+            spec(width=300, height=300, fit=Fit.CROP, crop=(Crop.RIGHT, Crop.TOP)),
+            Plan((450, 300), None, crop=(150, 0, 300, 300)),
+        ),
+        (
+            spec(width=300, height=100, fit=Fit.CROP, crop=(Crop.BOTTOM,)),
+            Plan((300, 200), None, crop=(0, 100, 300, 100)),
+        ),
+        (
+            spec(width=300, height=300, fit=Fit.CROP, crop=(Crop.ENTROPY,)),
+            Plan((450, 300), None, crop=(0, 0, 300, 300), smart="entropy"),
+        ),
+        (
+            spec(width=300, height=300, fit=Fit.CROP, crop=(Crop.FOCALPOINT,), focal=(0.9, 0.5, 2)),
+            Plan((900, 600), None, crop=(600, 150, 300, 300)),  # zoomed 2x, kept inside
+        ),
+        (spec(width=300, aspect=1.5, fit=Fit.CROP), Plan((300, 200), None, crop=(0, 0, 300, 200))),
+        (spec(aspect=1.0, fit=Fit.CROP), Plan((1200, 800), None, crop=(200, 0, 800, 800))),
+        # min: crop's shape, never enlarged
+        (
+            spec(width=2400, height=800, fit=Fit.MIN),
+            Plan((1200, 800), None, crop=(0, 200, 1200, 400)),
+        ),
+        (spec(width=300, height=300, fit=Fit.MIN), Plan((450, 300), None, crop=(75, 0, 300, 300))),
+        (spec(width=300, height=300, fit=Fit.FILL), Plan((300, 200), None, canvas=(300, 300))),
+        (spec(width=300, height=200, fit=Fit.FILL), Plan((300, 200), None)),
+        (
+            spec(width=2400, height=2400, fit=Fit.FILLMAX),
+            Plan((1200, 800), None, canvas=(2400, 2400)),
+        ),
+        (spec(width=10), Plan((10, 7), None)),
+        # limits: bound the picture (clip) or the box (crop)
+        (spec(width=1000, max_width=600), Plan((600, 400), None)),
+        (spec(width=100, min_height=200), Plan((300, 200), None)),
+        (
+            spec(width=500, height=500, fit=Fit.CROP, max_height=250),
+            Plan((500, 333), None, crop=(0, 42, 500, 250)),
+        ),
     ],
 )
-def test_plans(transform: TransformSpec, source: tuple[int, int], expected: Plan) -> None:
-    assert plan(transform, *source) == expected
+def test_plans(transform: TransformSpec, expected: Plan) -> None:
+    assert plan(transform, SOURCE) == expected
+
+
+def test_a_region_is_cut_from_a_source_shrunk_on_load() -> None:
+    region = source_region((600, 400, 600, 400), *SOURCE)
+    assert region == (600, 400, 600, 400)
+    assert plan(spec(width=300), SOURCE, region) == Plan((600, 400), (300, 200, 300, 200))
+
+
+def test_an_enlarged_region_is_cut_before_it_is_resized() -> None:
+    region = source_region((Ratio(0.0), 0, Ratio(0.25), Ratio(0.25)), *SOURCE)
+    assert region == (0, 0, 300, 200)
+    assert plan(spec(width=600), SOURCE, region) == Plan(SOURCE, region, resize=(600, 400))
+
+
+def test_a_region_is_clipped_to_the_source_or_refused_outside_it() -> None:
+    assert source_region((1000, 700, 500, 500), *SOURCE) == (1000, 700, 200, 100)
+    with pytest.raises(BadRequest):
+        source_region((1200, 0, 10, 10), *SOURCE)
+
+
+def test_the_size_after_rotation_and_padding() -> None:
+    assert output_size(spec(rotate=90, pad=10), (300, 200)) == (220, 320)
+    assert output_size(spec(rotate=45), (100, 100)) == (142, 142)
 
 
 def test_output_over_the_maximum_is_refused() -> None:
-    with pytest.raises(BadRequest) as caught:
-        plan(spec(height=8000), 100_000, 100)
-    assert caught.value.code == "output_too_large"
+    for transform, source in (
+        (spec(height=8000), (100_000, 100)),
+        (spec(pad=2048, width=5000), SOURCE),
+    ):
+        with pytest.raises(BadRequest) as caught:
+            plan(transform, source)
+        assert caught.value.code == "output_too_large"
 
 
 sides = st.integers(1, 20_000)
@@ -53,10 +120,10 @@ boxes = st.none() | st.integers(1, 4096)
 @given(sides, sides, boxes, boxes, st.sampled_from([Fit.CLIP, Fit.MAX]))
 def test_clip_and_max_fit_inside_the_box(sw: int, sh: int, w, h, fit: Fit) -> None:  # type: ignore[no-untyped-def]
     try:
-        result = plan(spec(width=w, height=h, fit=fit), sw, sh)
+        result = plan(spec(width=w, height=h, fit=fit), (sw, sh))
     except BadRequest:
         return  # the other side would pass MAX_DIMENSION
-    out_w, out_h = result.output_size
+    out_w, out_h = result.size
     assert 1 <= out_w <= MAX_DIMENSION and 1 <= out_h <= MAX_DIMENSION
     if w is not None:
         assert out_w <= w

@@ -1,8 +1,9 @@
 """The geometry of a render, worked out before any pixel is touched.
 
-A pure function of the spec and the source's displayed size (after EXIF rotation):
-what size libvips' thumbnail should produce, whether it crops, and whether the
-result is then padded to a box.
+Pure functions of the spec and sizes. The region of the source to use (`rect`, then
+`trim` inside it) comes first; `plan` then says how large to decode the whole source
+so that the region comes out at the size the fit mode needs (libvips' thumbnail
+shrinks on load), where to cut, and what box to put the result on.
 """
 
 from __future__ import annotations
@@ -11,59 +12,213 @@ import math
 from dataclasses import dataclass
 
 from origin.errors import BadRequest
-from origin.spec import MAX_DIMENSION, Fit, TransformSpec
+from origin.spec import MAX_DIMENSION, Crop, Fit, Length, Ratio, Rect, TransformSpec
+
+Box = tuple[int, int, int, int]  # left, top, width, height
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    width: int  # what thumbnail makes, exactly
-    height: int
-    crop: bool  # fill width x height and cut the overflow around the centre
-    canvas: tuple[int, int] | None = None  # then pad to this box
+    load: tuple[int, int]  # decode the whole source to exactly this size
+    region: Box | None  # then keep this part of it (the rect, scaled), if not all
+    resize: tuple[int, int] | None = None  # then resize that part to this size
+    crop: Box | None = None  # then cut this box out of the region
+    smart: str | None = None  # or let libvips place a box of crop's size: its `interesting`
+    canvas: tuple[int, int] | None = None  # then centre the result on a box this size
 
     @property
-    def output_size(self) -> tuple[int, int]:
-        return self.canvas or (self.width, self.height)
+    def size(self) -> tuple[int, int]:
+        """The picture's size before rotation and padding."""
+        if self.canvas is not None:
+            return self.canvas
+        if self.crop is not None:
+            return self.crop[2:]
+        if self.resize is not None:
+            return self.resize
+        return self.region[2:] if self.region is not None else self.load
 
 
 def _round(x: float) -> int:
     return max(1, math.floor(x + 0.5))  # never a zero side
 
 
-def plan(
-    spec: TransformSpec, source_width: int, source_height: int, max_pixels: int = 2**62
-) -> Plan:
-    """The geometry for `spec`; BadRequest when the output passes MAX_DIMENSION a side
-    or `max_pixels` in all."""
-    box_w, box_h = spec.width, spec.height
-    if box_w is None and box_h is None:
-        result = Plan(source_width, source_height, crop=False)
-    elif box_w is not None and box_h is not None and spec.fit is Fit.SCALE:
-        result = Plan(box_w, box_h, crop=False)
-    elif box_w is not None and box_h is not None and spec.fit is Fit.CROP:
-        result = Plan(box_w, box_h, crop=True)
-    else:
-        scale = min(
-            box_w / source_width if box_w is not None else math.inf,
-            box_h / source_height if box_h is not None else math.inf,
+def _pixels(length: Length, whole: int) -> int:
+    return length.of(whole) if isinstance(length, Ratio) else length
+
+
+def source_region(rect: Rect | None, width: int, height: int) -> Box:
+    """The part of the source `rect` names, clipped to the source, as imgix does; a
+    rect wholly outside it is a mistake."""
+    if rect is None:
+        return (0, 0, width, height)
+    x, y = (
+        round(v.value * whole) if isinstance(v, Ratio) else v
+        for v, whole in zip(rect[:2], (width, height), strict=True)
+    )
+    w, h = (_pixels(v, whole) for v, whole in zip(rect[2:], (width, height), strict=True))
+    if x >= width or y >= height:
+        raise BadRequest(
+            f"rect starts at {x},{y}, outside the {width}x{height} image", code="invalid_parameter"
         )
-        if spec.fit is Fit.MAX:
-            scale = min(scale, 1.0)
-        width, height = _round(source_width * scale), _round(source_height * scale)
-        # The side that constrains the box is met exactly, whatever the rounding.
-        if box_w is not None and scale == box_w / source_width:
-            width = box_w
-        if box_h is not None and scale == box_h / source_height:
-            height = box_h
-        canvas = (box_w, box_h) if spec.fit is Fit.FILL and box_w and box_h else None
-        if canvas == (width, height):
-            canvas = None
-        result = Plan(width, height, crop=False, canvas=canvas)
-    out_w, out_h = result.output_size
+    return (x, y, min(w, width - x), min(h, height - y))
+
+
+def plan(
+    spec: TransformSpec,
+    source: tuple[int, int],
+    region: Box | None = None,
+    max_pixels: int = 2**62,
+) -> Plan:
+    """The geometry for `spec` on a source of `source` size (as displayed), using
+    `region` of it; BadRequest when the output passes MAX_DIMENSION a side or
+    `max_pixels` in all."""
+    region = region or (0, 0, *source)
+    rw, rh = region[2:]
+    box_w, box_h = _box(spec, rw, rh)
+    crop_size: tuple[int, int] | None = None
+    canvas = None
+    if box_w is None and box_h is None:
+        size = (rw, rh)
+    elif spec.fit is Fit.SCALE:
+        size = (box_w or rw, box_h or rh)
+    elif spec.fit in (Fit.CROP, Fit.MIN) and box_w is not None and box_h is not None:
+        cover = max(box_w / rw, box_h / rh)
+        if spec.fit is Fit.MIN and cover > 1:
+            # Never enlarge: the largest box of the asked shape the region holds.
+            cover, box_w, box_h = 1.0, _round(box_w / cover), _round(box_h / cover)
+        if Crop.FOCALPOINT in spec.crop:
+            cover *= spec.focal[2]
+        size = (max(box_w, _round(rw * cover)), max(box_h, _round(rh * cover)))
+        crop_size = (box_w, box_h)
+    else:
+        size = _fitted(spec, rw, rh, box_w, box_h)
+        if spec.fit in (Fit.FILL, Fit.FILLMAX) and box_w and box_h and (box_w, box_h) != size:
+            canvas = (box_w, box_h)
+    result = _placed(spec, source, region, size, crop_size, canvas)
+    _check_output(spec, result.size, max_pixels)
+    return result
+
+
+def _box(spec: TransformSpec, rw: int, rh: int) -> tuple[int | None, int | None]:
+    """The box to fit into: relative sides resolved, the missing side from `ar`, and
+    the min/max limits applied side by side (max wins)."""
+    w = _pixels(spec.width, rw) if spec.width is not None else None
+    h = _pixels(spec.height, rh) if spec.height is not None else None
+    if spec.aspect is not None:
+        if w is None and h is None:  # the largest box of that shape in the region
+            w, h = min(rw, _round(rh * spec.aspect)), min(rh, _round(rw / spec.aspect))
+        elif h is None:
+            h = _round(w / spec.aspect)  # type: ignore[operator]
+        elif w is None:
+            w = _round(h * spec.aspect)
+    if spec.fit in (Fit.CROP, Fit.MIN, Fit.SCALE, Fit.FILL, Fit.FILLMAX):
+        w = _clamped(w, spec.min_width, spec.max_width)
+        h = _clamped(h, spec.min_height, spec.max_height)
+    return w, h
+
+
+def _clamped(side: int | None, low: int | None, high: int | None) -> int | None:
+    if side is None:
+        return None
+    return min(max(side, low or 1), high or MAX_DIMENSION)
+
+
+def _fitted(
+    spec: TransformSpec, rw: int, rh: int, box_w: int | None, box_h: int | None
+) -> tuple[int, int]:
+    """The size of the region fitted inside the box, keeping its shape."""
+    scale = min(
+        box_w / rw if box_w is not None else math.inf,
+        box_h / rh if box_h is not None else math.inf,
+    )
+    if spec.fit in (Fit.MAX, Fit.FILLMAX):
+        scale = min(scale, 1.0)
+    if spec.fit in (Fit.CLIP, Fit.MAX):  # the limits bound the picture, keeping its shape
+        limits = ((rw, spec.min_width, spec.max_width), (rh, spec.min_height, spec.max_height))
+        for side, low, high in limits:
+            if low is not None and side * scale < low:
+                scale = low / side
+            if high is not None and side * scale > high:
+                scale = high / side
+    width, height = _round(rw * scale), _round(rh * scale)
+    # The side that constrains the box is met exactly, whatever the rounding.
+    if box_w is not None and scale == box_w / rw:
+        width = box_w
+    if box_h is not None and scale == box_h / rh:
+        height = box_h
+    return width, height
+
+
+def _placed(
+    spec: TransformSpec,
+    source: tuple[int, int],
+    region: Box,
+    size: tuple[int, int],
+    crop_size: tuple[int, int] | None,
+    canvas: tuple[int, int] | None,
+) -> Plan:
+    """How to get the region at `size`, and where the crop goes in it."""
+    sw, sh = source
+    x, y, rw, rh = region
+    sx, sy = size[0] / rw, size[1] / rh
+    if (x, y, rw, rh) == (0, 0, sw, sh):
+        load, scaled, resize = size, None, None
+    elif sx <= 1 and sy <= 1:
+        # Shrink the whole source on load, then cut the region out at its final size.
+        load = (_round(sw * sx), _round(sh * sy))
+        left, top = min(math.floor(x * sx), load[0] - 1), min(math.floor(y * sy), load[1] - 1)
+        scaled = (left, top, min(size[0], load[0] - left), min(size[1], load[1] - top))
+        load, resize, size = load, None, scaled[2:]
+    else:
+        # Enlarging a region: cut it at the source's size first, never decode the
+        # whole source enlarged.
+        load, scaled, resize = source, region, size
+    if crop_size is None:
+        return Plan(load, scaled, resize, canvas=canvas)
+    crop_w, crop_h = min(crop_size[0], size[0]), min(crop_size[1], size[1])
+    smart = _SMART.get(spec.crop[0]) if spec.crop else None
+    if smart is not None:
+        return Plan(load, scaled, resize, crop=(0, 0, crop_w, crop_h), smart=smart)
+    fx, fy = _anchor(spec)
+    left = _offset(size[0], crop_w, fx)
+    top = _offset(size[1], crop_h, fy)
+    return Plan(load, scaled, resize, crop=(left, top, crop_w, crop_h))
+
+
+_SMART = {Crop.ENTROPY: "entropy", Crop.EDGES: "attention"}
+
+
+def _anchor(spec: TransformSpec) -> tuple[float, float]:
+    """Where in the picture (0–1 each way) the crop is centred."""
+    if Crop.FOCALPOINT in spec.crop:
+        return spec.focal[0], spec.focal[1]
+    fx = 0.0 if Crop.LEFT in spec.crop else 1.0 if Crop.RIGHT in spec.crop else 0.5
+    fy = 0.0 if Crop.TOP in spec.crop else 1.0 if Crop.BOTTOM in spec.crop else 0.5
+    return fx, fy
+
+
+def _offset(whole: int, part: int, anchor: float) -> int:
+    """The start of a `part` centred on `anchor` of `whole`, kept inside it."""
+    return min(max(0, round(anchor * whole - part / 2)), whole - part)
+
+
+def output_size(spec: TransformSpec, size: tuple[int, int]) -> tuple[int, int]:
+    """The final size: `size` turned by `rot` (a bounding box for odd angles), padded."""
+    w, h = size
+    if spec.rotate % 180 == 90:
+        w, h = h, w
+    elif spec.rotate % 90:
+        angle = math.radians(spec.rotate)
+        cos, sin = abs(math.cos(angle)), abs(math.sin(angle))
+        w, h = math.ceil(w * cos + h * sin), math.ceil(w * sin + h * cos)
+    return w + 2 * spec.pad, h + 2 * spec.pad
+
+
+def _check_output(spec: TransformSpec, size: tuple[int, int], max_pixels: int) -> None:
+    out_w, out_h = output_size(spec, size)
     if out_w > MAX_DIMENSION or out_h > MAX_DIMENSION or out_w * out_h > max_pixels:
         raise BadRequest(
             f"the output would be {out_w}x{out_h}; the most is {MAX_DIMENSION} a side "
             f"and {max_pixels} pixels in all",
             code="output_too_large",
         )
-    return result

@@ -8,7 +8,7 @@ import pyvips
 
 from origin.errors import Unprocessable, UnsupportedMediaType
 from origin.pipeline.formats import sniff
-from origin.pipeline.render import read_header
+from origin.pipeline.header import read_header
 from origin.pipeline.steps import flatten, to_srgb
 from origin.pipeline.vips import VIPS_ERRORS, reason
 

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 import pyvips
 
 from origin.errors import Unavailable, Unprocessable
+from origin.pipeline.describe import describe_as
 from origin.pipeline.encode import encode
-from origin.pipeline.plan import plan
-from origin.pipeline.steps import load, steps_for
+from origin.pipeline.header import Header, read_header
+from origin.pipeline.plan import Box, plan, source_region
+from origin.pipeline.steps import load, steps_for, to_srgb
 from origin.pipeline.vips import VIPS_ERRORS, reason
-from origin.spec import OutputFormat, TransformSpec
+from origin.spec import ColourSpace, OutputFormat, TransformSpec
 
 # GIF's palette quantiser runs after the pixels are made, where the render deadline
 # cannot stop it, and takes about a second per megapixel: GIF outputs get their own cap.
@@ -34,39 +36,6 @@ class RenderLimits:
         return self.max_output_pixels
 
 
-_SWAPPING_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that turn the image by 90°
-
-
-@dataclass(frozen=True, slots=True)
-class Header:
-    width: int  # as displayed, after the EXIF orientation
-    height: int
-    has_alpha: bool
-    pages: int
-
-
-def read_header(data: bytes, max_pixels: int) -> Header:
-    """Read the size without decoding pixels, and refuse sources over the pixel cap."""
-    try:
-        image = pyvips.Image.new_from_buffer(data, "", access="sequential")
-        # get_typeof, not get_fields: a damaged EXIF block can hold names pyvips
-        # cannot decode, and we need only these two.
-        orientation = image.get("orientation") if image.get_typeof("orientation") else 1
-        pages = image.get("n-pages") if image.get_typeof("n-pages") else 1
-        has_alpha = bool(image.hasalpha())
-    except VIPS_ERRORS:
-        raise Unprocessable("the image could not be decoded", code="undecodable_image") from None
-    width, height = image.width, image.height
-    if orientation in _SWAPPING_ORIENTATIONS:
-        width, height = height, width
-    if width * height > max_pixels:
-        raise Unprocessable(
-            f"the image has {width}x{height} pixels; the most is {max_pixels}",
-            code="image_too_large",
-        )
-    return Header(width, height, has_alpha, pages)
-
-
 def _kill_after(image: pyvips.Image, deadline: float) -> None:
     """Make libvips abandon the computation of `image` once `deadline` has passed."""
 
@@ -78,19 +47,62 @@ def _kill_after(image: pyvips.Image, deadline: float) -> None:
     image.signal_connect("eval", on_eval)
 
 
+TRIM_SAMPLE = 1024  # trim=auto looks for borders on a copy at most this large
+TRIM_THRESHOLD = 10  # how far from the border colour a pixel may be and still be border
+
+
+def trimmed(original: bytes, header: Header, region: Box) -> Box:
+    """The part of `region` left when borders of one colour are cut off (imgix's
+    trim=auto), found on a small copy and scaled back to source pixels."""
+    x, y, w, h = region
+    scale = min(1.0, TRIM_SAMPLE / max(header.width, header.height))
+    sample = pyvips.Image.thumbnail_buffer(
+        original,
+        max(1, round(header.width * scale)),
+        height=max(1, round(header.height * scale)),
+        size="force",
+    )
+    sample = to_srgb(sample).extract_area(
+        round(x * scale), round(y * scale), max(1, round(w * scale)), max(1, round(h * scale))
+    )
+    sample = sample.flatten() if sample.hasalpha() else sample
+    left, top, width, height = sample.find_trim(
+        threshold=TRIM_THRESHOLD, background=sample.getpoint(0, 0)
+    )
+    if width == 0 or height == 0:  # all one colour: nothing to keep but the whole
+        return region
+    return (
+        x + round(left / scale),
+        y + round(top / scale),
+        max(1, min(w, round(width / scale))),
+        max(1, min(h, round(height / scale))),
+    )
+
+
 def render(original: bytes, spec: TransformSpec, limits: RenderLimits) -> bytes:
     """Render `spec` (its format fixed) from the original's bytes."""
     assert spec.format is not None, "render takes a concrete spec"
+    if not spec.format.is_picture:
+        return describe_as(original, spec.format, limits.max_source_pixels)
     header = read_header(original, limits.max_source_pixels)
-    geometry = plan(spec, header.width, header.height, limits.output_pixels(spec.format))
     deadline = time.monotonic() + limits.timeout
+    # Keep the source's colours and profile only when asked to, and never CMYK ones.
+    keep_colours = spec.colour_space is ColourSpace.ORIGIN and not header.cmyk
     try:
+        region = source_region(spec.rect, header.width, header.height)
+        if spec.trim:
+            region = trimmed(original, header, region)
+        geometry = plan(
+            spec, (header.width, header.height), region, limits.output_pixels(spec.format)
+        )
         # Lazy until encode: the steps only describe the pipeline, encode pulls pixels.
-        image = load(original, geometry)
-        for step in steps_for(geometry, spec.format):
+        image = load(original, geometry, to_srgb=header.has_profile and not keep_colours)
+        for step in steps_for(geometry, spec, spec.format):
             image = step(image)
         _kill_after(image, deadline)
-        return encode(image, spec.format, spec.quality)
+        return encode(
+            image, spec, keep_profile=keep_colours or spec.colour_space is ColourSpace.SRGB
+        )
     except VIPS_ERRORS as exc:
         if time.monotonic() > deadline:
             raise Unavailable(

@@ -1,7 +1,9 @@
 """The pyvips steps of a render: each a small pure `Image -> Image` function.
 
 pyvips images are immutable values, so steps share no context; `steps_for` picks
-the tuple of steps one render needs, in order.
+the tuple of steps one render needs, in order. Areas a step adds (a canvas, padding,
+the corners of a rotation) are transparent; the last step lays the picture on `bg`,
+or on white for formats without alpha.
 """
 
 from __future__ import annotations
@@ -11,23 +13,29 @@ from functools import partial
 
 import pyvips
 
-from origin.pipeline.plan import Plan
-from origin.spec import OutputFormat
+from origin.pipeline.plan import Box, Plan
+from origin.spec import Colour, ColourSpace, Fill, Flip, OutputFormat, TransformSpec
 
 Step = Callable[[pyvips.Image], pyvips.Image]
 
-WHITE = (255, 255, 255)
+WHITE = Colour(255, 255, 255)
+FILL_BLUR_SIGMA = 0.05  # of the canvas' longer side: a backdrop, not a picture
 
 
-def load(original: bytes, plan: Plan) -> pyvips.Image:
+def load(original: bytes, plan: Plan, *, to_srgb: bool) -> pyvips.Image:
     """Decode at the planned size. thumbnail_buffer uses shrink-on-load (JPEG, WebP
-    and HEIF decode at a fraction of their size), reads sequentially, applies the EXIF
-    orientation and imports any embedded ICC profile to sRGB."""
-    if plan.crop:
-        return pyvips.Image.thumbnail_buffer(
-            original, plan.width, height=plan.height, crop="centre", size="both"
-        )
-    return pyvips.Image.thumbnail_buffer(original, plan.width, height=plan.height, size="force")
+    and HEIF decode at a fraction of their size), reads sequentially and applies the
+    EXIF orientation; with `to_srgb` it also converts from an embedded ICC profile
+    (libvips leaves, say, Display P3 pixels as they are otherwise)."""
+    options = {"export_profile": "srgb"} if to_srgb else {}
+    width, height = plan.load
+    image = pyvips.Image.thumbnail_buffer(original, width, height=height, size="force", **options)
+    if plan.region is not None:
+        image = image.extract_area(*plan.region)
+    if plan.resize is not None:
+        width, height = plan.resize
+        image = image.resize(width / image.width, vscale=height / image.height)
+    return image
 
 
 def to_srgb(image: pyvips.Image) -> pyvips.Image:
@@ -41,31 +49,139 @@ def to_srgb(image: pyvips.Image) -> pyvips.Image:
     return image.cast("uchar") if image.format != "uchar" else image
 
 
-def _colour(image: pyvips.Image, rgb: tuple[int, int, int]) -> list[int]:
-    """`rgb` in the image's colour bands (grey sources take the first component)."""
+def with_alpha(image: pyvips.Image) -> pyvips.Image:
+    """The image with an alpha band, say to extend with transparent pixels."""
+    return image if image.hasalpha() else image.bandjoin_const([255])
+
+
+def _pixel(image: pyvips.Image, colour: Colour) -> list[int]:
+    """`colour` in the image's bands (grey images take its red), alpha included."""
     colour_bands = image.bands - 1 if image.hasalpha() else image.bands
-    return list(rgb[:colour_bands]) if colour_bands >= 3 else [rgb[0]] * colour_bands
+    rgb = list(colour.rgb[:colour_bands]) if colour_bands >= 3 else [colour.red] * colour_bands
+    return [*rgb, colour.alpha] if image.hasalpha() else rgb
 
 
-def flatten(image: pyvips.Image, background: tuple[int, int, int] = WHITE) -> pyvips.Image:
-    """Drop alpha onto a background, for outputs that have none."""
+CLEAR = Colour(0, 0, 0, 0)
+
+
+def crop(image: pyvips.Image, box: Box) -> pyvips.Image:
+    return image.extract_area(*box)
+
+
+def smart_crop(image: pyvips.Image, box: Box, interesting: str) -> pyvips.Image:
+    """A box of that size where libvips finds the most entropy or attention."""
+    return image.smartcrop(box[2], box[3], interesting=interesting)
+
+
+def solid_canvas(
+    image: pyvips.Image, box: tuple[int, int], colour: Colour | None = None
+) -> pyvips.Image:
+    """Centre the image on a box of `colour` (transparent when None)."""
+    image = with_alpha(image) if colour is None or colour.alpha < 255 else image
+    background = _pixel(image, colour or CLEAR)
+    return image.gravity("centre", box[0], box[1], extend="background", background=background)
+
+
+def blurred_canvas(image: pyvips.Image, box: tuple[int, int]) -> pyvips.Image:
+    """Centre the image on a blurred copy of itself stretched to cover the box."""
+    cover = max(box[0] / image.width, box[1] / image.height)
+    backdrop = image.resize(cover).gravity("centre", box[0], box[1])
+    backdrop = backdrop.gaussblur(FILL_BLUR_SIGMA * max(box), precision="approximate")
+    left, top = (box[0] - image.width) // 2, (box[1] - image.height) // 2
+    if image.hasalpha():
+        return backdrop.composite2(image, "over", x=left, y=top).cast("uchar")
+    return backdrop.cast(image.format).insert(image, left, top)
+
+
+def rotate(image: pyvips.Image, degrees: int) -> pyvips.Image:
+    """Clockwise. Right angles exactly; others on a transparent, larger canvas."""
+    if degrees % 90 == 0:
+        return image.rot(f"d{degrees}")
+    image = with_alpha(image)
+    return image.rotate(degrees, background=_pixel(image, CLEAR))
+
+
+def flip(image: pyvips.Image, flip: Flip) -> pyvips.Image:
+    if flip in (Flip.H, Flip.HV):
+        image = image.flip("horizontal")
+    if flip in (Flip.V, Flip.HV):
+        image = image.flip("vertical")
+    return image
+
+
+def blur(image: pyvips.Image, amount: int) -> pyvips.Image:
+    """imgix's 0–2000 as a Gaussian sigma of a tenth of it, in output pixels."""
+    return image.gaussblur(amount / 10, precision="approximate").cast("uchar")
+
+
+def sharpen(image: pyvips.Image, amount: int) -> pyvips.Image:
+    """imgix's 0–100 as the strength of libvips' sharpen in the flat and jagged areas."""
+    strength = amount / 10
+    return image.sharpen(sigma=1.0, m2=strength, m1=strength / 3)
+
+
+def pad(image: pyvips.Image, width: int) -> pyvips.Image:
+    image = with_alpha(image)
+    return image.embed(
+        width,
+        width,
+        image.width + 2 * width,
+        image.height + 2 * width,
+        extend="background",
+        background=_pixel(image, CLEAR),
+    )
+
+
+def on_background(image: pyvips.Image, colour: Colour) -> pyvips.Image:
+    """Lay the image over `colour`; an opaque one also drops the alpha band."""
     if not image.hasalpha():
         return image
-    return image.flatten(background=_colour(image, background))
+    if colour.alpha == 255:
+        return image.flatten(background=_pixel(image, colour)[:-1])
+    if image.bands < 4:
+        image = image.colourspace("srgb")
+    backdrop = image.new_from_image(_pixel(image, colour))
+    return backdrop.composite2(image, "over").cast("uchar")
 
 
-def pad(
-    image: pyvips.Image, box: tuple[int, int], background: tuple[int, int, int] = WHITE
-) -> pyvips.Image:
-    """Centre the image on a box of the background colour (opaque where there is alpha)."""
-    colour = _colour(image, background) + ([255] if image.hasalpha() else [])
-    return image.gravity("centre", box[0], box[1], extend="background", background=colour)
+def flatten(image: pyvips.Image) -> pyvips.Image:
+    """Drop alpha onto white, for outputs that have none."""
+    return on_background(image, WHITE)
 
 
-def steps_for(plan: Plan, fmt: OutputFormat) -> tuple[Step, ...]:
+def steps_for(plan: Plan, spec: TransformSpec, fmt: OutputFormat) -> tuple[Step, ...]:
     steps: list[Step] = [to_srgb]
+    if plan.crop is not None:
+        steps.append(
+            partial(smart_crop, box=plan.crop, interesting=plan.smart)
+            if plan.smart
+            else partial(crop, box=plan.crop)
+        )
+    if plan.canvas is not None:
+        steps.append(
+            partial(blurred_canvas, box=plan.canvas)
+            if spec.fill is Fill.BLUR
+            else partial(solid_canvas, box=plan.canvas, colour=spec.fill_color)
+        )
+    if spec.rotate:
+        steps.append(partial(rotate, degrees=spec.rotate))
+    if spec.flip is not None:
+        steps.append(partial(flip, flip=spec.flip))
+    if spec.blur:
+        steps.append(partial(blur, amount=spec.blur))
+    if spec.sharpen:
+        steps.append(partial(sharpen, amount=spec.sharpen))
+    if spec.pad:
+        steps.append(partial(pad, width=spec.pad))
+    if spec.background is not None:
+        steps.append(partial(on_background, colour=spec.background))
     if not fmt.has_alpha:
         steps.append(flatten)
-    if plan.canvas is not None:
-        steps.append(partial(pad, box=plan.canvas))
+    if fmt is OutputFormat.PNG32:
+        steps.append(with_alpha)
     return tuple(steps)
+
+
+def keeps_profile(spec: TransformSpec) -> bool:
+    """Whether the output carries an ICC profile (sRGB's, or the source's own)."""
+    return spec.colour_space is not ColourSpace.STRIP
