@@ -6,12 +6,26 @@ import itertools
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from origin import dialect
 from origin.errors import BadRequest
-from origin.spec import DEFAULT_QUALITY, MAX_DIMENSION, Fit, OutputFormat, TransformSpec
+from origin.spec import (
+    DEFAULT_QUALITY,
+    MAX_DIMENSION,
+    MAX_PAD,
+    MAX_RATIO,
+    Colour,
+    ColourSpace,
+    Crop,
+    Fill,
+    Fit,
+    Flip,
+    OutputFormat,
+    Ratio,
+    TransformSpec,
+)
 
 
 @pytest.mark.parametrize(
@@ -37,6 +51,34 @@ from origin.spec import DEFAULT_QUALITY, MAX_DIMENSION, Fit, OutputFormat, Trans
         ("auto=format", "auto=format"),
         ("auto=format&fm=png", "fm=png"),  # fm wins over auto=format
         ("auto=format,format", "auto=format"),
+        ("w=0.5", "w=0.5"),
+        ("w=0.5&dpr=2", "w=1.0"),  # a fraction keeps its decimal point: w=1 is a pixel
+        ("ar=16:9&w=320&fit=crop", "w=320&ar=1.7778:1&fit=crop"),
+        ("ar=32:18&w=320&fit=crop", "w=320&ar=1.7778:1&fit=crop"),
+        ("ar=16:9&w=320&h=100&fit=crop", "w=320&h=100&fit=crop"),  # two sides win
+        ("ar=16:9&w=320", "w=320"),  # ar is for crop and min
+        ("crop=left,top&fit=crop&w=1&h=1", "w=1&h=1&fit=crop&crop=top,left"),
+        ("crop=faces&fit=crop&w=1&h=1", "w=1&h=1&fit=crop&crop=edges"),
+        ("crop=top,entropy,edges&fit=crop&w=1&h=1", "w=1&h=1&fit=crop&crop=entropy"),
+        ("crop=top&fp-x=0.2&fit=crop&w=1&h=1", "w=1&h=1&fit=crop&crop=top"),
+        ("crop=top&w=1&h=1", "w=1&h=1"),  # crops only where fit crops
+        ("fit=fill&fill=blur&fill-color=f00&w=1&h=1", "w=1&h=1&fit=fill&fill=blur"),
+        ("fit=fillmax&w=2", "w=2&fit=max"),
+        ("fit=min&w=2", "w=2&fit=max"),
+        ("bg=f00", "bg=ff0000"),
+        ("bg=8f00", "bg=88ff0000"),  # imgix's ARGB
+        ("bg=FF0000FF", "bg=0000ff"),
+        ("auto=compress", "auto=compress"),
+        ("auto=compress&q=45", "auto=compress"),
+        ("auto=compress&q=75", "q=75&auto=compress"),
+        ("auto=compress,format", "auto=compress,format"),
+        ("fm=json&w=10&bg=fff", "fm=json"),  # describes the original, whatever else
+        ("lossless=true", "lossless=1"),
+        ("lossless=0", ""),
+        ("cs=strip", ""),
+        ("w64=NDAw", "w=400"),
+        ("trim=auto&rot=0&blur=0", "trim=auto"),
+        ("dl=cat.jpg&w=10", "w=10"),  # delivery, not the picture
     ],
 )
 def test_canonical_forms(query: str, canonical: str) -> None:
@@ -78,6 +120,30 @@ def test_canonical_forms(query: str, canonical: str) -> None:
         ("w=100&w=100", "repeated_parameter"),
         ("w=100&w=200", "repeated_parameter"),
         ("w=5000&dpr=2", "output_too_large"),
+        ("rect=1,2,3", "invalid_parameter"),
+        ("rect=0,0,0,10", "invalid_parameter"),
+        ("ar=16", "invalid_parameter"),
+        ("ar=0:9", "invalid_parameter"),
+        ("ar=1:1000", "invalid_parameter"),
+        ("crop=middle", "invalid_parameter"),
+        ("fp-x=1.5", "invalid_parameter"),
+        ("fp-z=0.5", "invalid_parameter"),
+        ("bg=ggg", "invalid_parameter"),
+        ("bg=12345", "invalid_parameter"),
+        ("bg=%23fff", "invalid_parameter"),
+        ("rot=360", "invalid_parameter"),
+        ("flip=x", "invalid_parameter"),
+        ("trim=color", "invalid_parameter"),
+        ("sharp=101", "invalid_parameter"),
+        ("pad=2049", "invalid_parameter"),
+        ("cs=p3", "invalid_parameter"),
+        ("lossless=yes", "invalid_parameter"),
+        ("dl=a/b", "invalid_parameter"),
+        ("dl=", "invalid_parameter"),
+        ("dl=..", "invalid_parameter"),
+        ("w64=!!!", "invalid_parameter"),
+        ("w64=_w", "invalid_parameter"),  # not UTF-8 once decoded
+        ("w=1&w64=MQ", "repeated_parameter"),
         ("w=%ff", "invalid_query"),  # not UTF-8
         ("&".join(f"x{i}=1" for i in range(40)), "invalid_query"),
     ],
@@ -89,22 +155,59 @@ def test_rejections(query: str, code: str) -> None:
     assert caught.value.status == 400
 
 
+def test_dl_names_the_download_and_64_decodes_any_value() -> None:
+    assert dialect.read("dl=cat.jpg").download == "cat.jpg"
+    assert dialect.read("dl64=0LrQvtGCLmpwZw").download == "кот.jpg"
+    assert dialect.read("w=10").download is None
+
+
 def test_dpr_rounds_to_nearest_pixel() -> None:
     assert dialect.parse("w=333&dpr=1.5").width == 500  # 499.5 rounds up
     assert dialect.parse("h=101&dpr=1.1").height == 111
 
 
+def _decimals(low: float, high: float) -> st.SearchStrategy[float]:
+    """Numbers the dialect can write: at most four decimals."""
+    return st.integers(round(low * 10_000), round(high * 10_000)).map(lambda n: n / 10_000)
+
+
+colours = st.builds(Colour, *([st.integers(0, 255)] * 4))
+ratios = _decimals(0.0001, MAX_RATIO).map(Ratio)
+lengths = st.integers(1, MAX_DIMENSION) | ratios
+corners = st.integers(0, 65_535) | _decimals(0, MAX_RATIO).map(Ratio)
+sizes = st.integers(1, MAX_DIMENSION)
 specs = st.builds(
     TransformSpec,
-    width=st.none() | st.integers(1, MAX_DIMENSION),
-    height=st.none() | st.integers(1, MAX_DIMENSION),
+    rect=st.none() | st.tuples(corners, corners, st.integers(1, 65_535) | ratios, lengths),
+    width=st.none() | lengths,
+    height=st.none() | lengths,
+    aspect=st.none() | _decimals(0.01, 100),
+    min_width=st.none() | sizes,
+    min_height=st.none() | sizes,
+    max_width=st.none() | sizes,
+    max_height=st.none() | sizes,
     fit=st.sampled_from(Fit),
-    quality=st.integers(1, 100),
+    fill=st.sampled_from(Fill),
+    fill_color=st.none() | colours,
+    crop=st.lists(st.sampled_from(Crop), max_size=4).map(tuple),
+    focal=st.tuples(_decimals(0, 1), _decimals(0, 1), _decimals(1, 100)),
+    trim=st.booleans(),
+    rotate=st.integers(0, 359),
+    flip=st.none() | st.sampled_from(Flip),
+    blur=st.integers(0, 2000),
+    sharpen=st.integers(0, 100),
+    pad=st.integers(0, MAX_PAD),
+    background=st.none() | colours,
+    quality=st.integers(0, 100),
+    lossless=st.booleans(),
     format=st.none() | st.sampled_from(OutputFormat),
     auto_format=st.booleans(),
+    auto_compress=st.booleans(),
+    colour_space=st.sampled_from(ColourSpace),
 ).map(TransformSpec.normalised)
 
 
+@settings(max_examples=500)
 @given(specs)
 def test_parse_of_canonical_is_identity(spec: TransformSpec) -> None:
     assert dialect.parse(spec.canonical()) == spec

@@ -264,3 +264,30 @@ async def test_a_client_hanging_up_mid_body_is_not_an_outage(
         response.close()  # hang up with most of the body unsent
     await asyncio.sleep(0.2)
     assert "unavailable" not in caplog.text
+
+
+async def test_dl_sends_an_attachment_of_the_same_variant(
+    origin: TestClient, photo_path: str
+) -> None:
+    inline = await origin.get(photo_path + "?w=90")
+    assert "Content-Disposition" not in inline.headers
+    named = await origin.get(photo_path + "?w=90&dl64=0LrQvtGCLmpwZw")  # dl=кот.jpg
+    assert named.headers["X-Cache"] == "HIT"  # the same stored picture
+    assert named.headers["Content-Disposition"] == (
+        "attachment; filename=\"___.jpg\"; filename*=UTF-8''%D0%BA%D0%BE%D1%82.jpg"
+    )
+
+
+async def test_fm_json_and_blurhash_describe_the_original(
+    origin: TestClient, photo_path: str
+) -> None:
+    response = await origin.get(photo_path + "?fm=json&w=10")
+    assert response.headers["Content-Type"] == "application/json"
+    described = await response.json()
+    assert (described["width"], described["height"], described["format"]) == (1200, 800, "jpeg")
+    assert described["dominant_color"].startswith("#") and described["blurhash"]
+    blurhash = await origin.get(photo_path + "?fm=blurhash")
+    assert blurhash.headers["Content-Type"].startswith("text/plain")
+    assert await blurhash.text() == described["blurhash"]
+    again = await origin.get(photo_path + "?fm=json")  # w is ignored: one variant
+    assert again.headers["X-Cache"] == "HIT"
