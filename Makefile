@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DATA   ?= ./data
+UNPIC  := .cache/unpic/node_modules/unpic/package.json
 
 .PHONY: run test lint bench docs clean
 
@@ -18,8 +19,13 @@ run: $(STAMP)
 	$(BIN)/imgorigin serve --data-dir $(DATA) --demo
 
 ## test: lint, type-check and the whole suite against real services
-test: $(STAMP) lint
+test: $(STAMP) $(UNPIC) lint
 	$(BIN)/pytest
+
+# The unpic npm package, for the test that renders the URLs its imgix provider makes.
+$(UNPIC):
+	command -v npm >/dev/null && npm install --prefix .cache/unpic --no-audit --no-fund unpic@4 \
+		|| echo "npm not installed: the unpic test is skipped"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -39,4 +45,4 @@ docs: $(STAMP)
 	$(BIN)/imgorigin settings --markdown --write README.md
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
