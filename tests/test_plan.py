@@ -70,6 +70,7 @@ SOURCE = (1200, 800)
         # limits: bound the picture (clip) or the box (crop)
         (spec(width=1000, max_width=600), Plan((600, 400), None)),
         (spec(width=100, min_height=200), Plan((300, 200), None)),
+        (spec(max_width=600), Plan((600, 400), None)),  # limits alone bound the source
         (
             spec(width=500, height=500, fit=Fit.CROP, max_height=250),
             Plan((500, 333), None, crop=(0, 42, 500, 250)),
@@ -103,14 +104,21 @@ def test_the_size_after_rotation_and_padding() -> None:
     assert output_size(spec(rotate=45), (100, 100)) == (142, 142)
 
 
-def test_output_over_the_maximum_is_refused() -> None:
-    for transform, source in (
+@pytest.mark.parametrize(
+    ("transform", "source"),
+    [
+        (spec(width=8192, height=1, fit=Fit.CROP, crop=(Crop.ENTROPY,)), (400, 400)),  # from 8192²
         (spec(height=8000), (100_000, 100)),
         (spec(pad=2048, width=5000), SOURCE),
-    ):
-        with pytest.raises(BadRequest) as caught:
-            plan(transform, source)
-        assert caught.value.code == "output_too_large"
+        (spec(width=5000, height=5000, fit=Fit.SCALE), SOURCE),
+    ],
+)
+def test_output_over_the_maximum_is_refused(
+    transform: TransformSpec, source: tuple[int, int]
+) -> None:
+    with pytest.raises(BadRequest) as caught:
+        plan(transform, source, max_pixels=20_000_000)
+    assert caught.value.code == "output_too_large"
 
 
 sides = st.integers(1, 20_000)

@@ -77,10 +77,8 @@ def plan(
     box_w, box_h = _box(spec, rw, rh)
     crop_size: tuple[int, int] | None = None
     canvas = None
-    if box_w is None and box_h is None:
-        size = (rw, rh)
-    elif spec.fit is Fit.SCALE:
-        size = (box_w or rw, box_h or rh)
+    if spec.fit is Fit.SCALE and box_w is not None and box_h is not None:
+        size = (box_w, box_h)
     elif spec.fit in (Fit.CROP, Fit.MIN) and box_w is not None and box_h is not None:
         cover = max(box_w / rw, box_h / rh)
         if spec.fit is Fit.MIN and cover > 1:
@@ -90,6 +88,9 @@ def plan(
             cover *= spec.focal[2]
         size = (max(box_w, _round(rw * cover)), max(box_h, _round(rh * cover)))
         crop_size = (box_w, box_h)
+        # What is cut from is made first (and held in memory for a smart crop): a
+        # thin box over a square source must not make a huge one.
+        _check_size("the picture to crop from", size, max_pixels)
     else:
         size = _fitted(spec, rw, rh, box_w, box_h)
         if spec.fit in (Fit.FILL, Fit.FILLMAX) and box_w and box_h and (box_w, box_h) != size:
@@ -126,11 +127,14 @@ def _clamped(side: int | None, low: int | None, high: int | None) -> int | None:
 def _fitted(
     spec: TransformSpec, rw: int, rh: int, box_w: int | None, box_h: int | None
 ) -> tuple[int, int]:
-    """The size of the region fitted inside the box, keeping its shape."""
+    """The size of the region fitted inside the box (the region's own size without
+    one), keeping its shape."""
     scale = min(
         box_w / rw if box_w is not None else math.inf,
         box_h / rh if box_h is not None else math.inf,
     )
+    if scale == math.inf:
+        scale = 1.0
     if spec.fit in (Fit.MAX, Fit.FILLMAX):
         scale = min(scale, 1.0)
     if spec.fit in (Fit.CLIP, Fit.MAX):  # the limits bound the picture, keeping its shape
@@ -168,7 +172,7 @@ def _placed(
         load = (_round(sw * sx), _round(sh * sy))
         left, top = min(math.floor(x * sx), load[0] - 1), min(math.floor(y * sy), load[1] - 1)
         scaled = (left, top, min(size[0], load[0] - left), min(size[1], load[1] - top))
-        load, resize, size = load, None, scaled[2:]
+        resize, size = None, scaled[2:]
     else:
         # Enlarging a region: cut it at the source's size first, never decode the
         # whole source enlarged.
@@ -215,10 +219,14 @@ def output_size(spec: TransformSpec, size: tuple[int, int]) -> tuple[int, int]:
 
 
 def _check_output(spec: TransformSpec, size: tuple[int, int], max_pixels: int) -> None:
-    out_w, out_h = output_size(spec, size)
-    if out_w > MAX_DIMENSION or out_h > MAX_DIMENSION or out_w * out_h > max_pixels:
+    _check_size("the output", output_size(spec, size), max_pixels)
+
+
+def _check_size(what: str, size: tuple[int, int], max_pixels: int) -> None:
+    width, height = size
+    if width > MAX_DIMENSION or height > MAX_DIMENSION or width * height > max_pixels:
         raise BadRequest(
-            f"the output would be {out_w}x{out_h}; the most is {MAX_DIMENSION} a side "
+            f"{what} would be {width}x{height}; the most is {MAX_DIMENSION} a side "
             f"and {max_pixels} pixels in all",
             code="output_too_large",
         )

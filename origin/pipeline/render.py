@@ -96,7 +96,13 @@ def render(original: bytes, spec: TransformSpec, limits: RenderLimits) -> bytes:
             spec, (header.width, header.height), region, limits.output_pixels(spec.format)
         )
         # Lazy until encode: the steps only describe the pipeline, encode pulls pixels.
-        image = load(original, geometry, to_srgb=header.has_profile and not keep_colours)
+        loaded = load(original, geometry, to_srgb=header.has_profile and not keep_colours)
+        # Not every step is lazy: a smart crop computes its input while the steps are
+        # made. Images made from `loaded` report their progress to it, so the deadline
+        # is on it too, and it must stay referenced until encode is done: libvips calls
+        # back through it.
+        _kill_after(loaded, deadline)
+        image = loaded
         for step in steps_for(geometry, spec, spec.format):
             image = step(image)
         _kill_after(image, deadline)
