@@ -6,6 +6,7 @@ from catalog.embedded import start_embedded
 from catalog.models import (
     ApiKey,
     Image,
+    InvalidSecret,
     InvalidSettings,
     Library,
     LibrarySettings,
@@ -15,6 +16,7 @@ from catalog.models import (
     SigningKey,
     Status,
     UrlPolicy,
+    check_signing_secret,
 )
 from catalog.naming import InvalidName, check_image_key, check_library_name, check_tag
 from catalog.resolver import Resolver
@@ -28,6 +30,7 @@ __all__ = [
     "CatalogSettings",
     "Image",
     "InvalidName",
+    "InvalidSecret",
     "InvalidSettings",
     "KeyConflict",
     "Library",
@@ -42,6 +45,7 @@ __all__ = [
     "UrlPolicy",
     "check_image_key",
     "check_library_name",
+    "check_signing_secret",
     "check_tag",
     "start_embedded",
 ]

@@ -38,6 +38,9 @@ class Scheme(StrEnum):
 
     NATIVE = "native"  # s = base64url(HMAC-SHA256(secret, path + "?" + sorted query))
     IMGIX = "imgix"  # s = md5 hex of (secret + path + "?" + query as sent), as imgix does
+    # imgproxy's path signature: base64url(HMAC-SHA256(key, salt + path)), with the
+    # secret kept as "{key hex}:{salt hex}" (imgproxy's IMGPROXY_KEY and IMGPROXY_SALT)
+    IMGPROXY = "imgproxy"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,29 @@ class SigningKey:
     id: str
     scheme: Scheme
     secret: str
+
+
+class InvalidSecret(ValueError):
+    """A signing secret that its scheme cannot use; the message says why."""
+
+
+_HEX_PAIR = re.compile(r"(?:[0-9a-f]{2}){1,256}:(?:[0-9a-f]{2}){1,256}", re.ASCII)
+_TOKEN = re.compile(r"[\x21-\x7e]{8,256}", re.ASCII)  # printable, no spaces
+
+
+def check_signing_secret(scheme: Scheme, secret: str) -> str:
+    """A secret brought from elsewhere (an imgix token, imgproxy's key and salt), as it
+    will be stored; InvalidSecret unless the scheme can sign with it."""
+    if scheme is Scheme.IMGPROXY:
+        normalised = secret.strip().lower()
+        if not _HEX_PAIR.fullmatch(normalised):
+            raise InvalidSecret(
+                "an imgproxy secret is KEY:SALT, both hex-encoded (IMGPROXY_KEY:IMGPROXY_SALT)"
+            )
+        return normalised
+    if not _TOKEN.fullmatch(secret):
+        raise InvalidSecret("a signing secret has 8 to 256 printable characters and no spaces")
+    return secret
 
 
 class InvalidSettings(ValueError):

@@ -9,8 +9,12 @@ from __future__ import annotations
 import re
 
 _LIBRARY = re.compile(r"[a-z0-9][a-z0-9-]{0,62}", re.ASCII)
-# First path segments the HTTP front keeps for itself.
-RESERVED_LIBRARIES = frozenset({"healthz", "readyz", "metrics", "v1", "cdn-cgi", "ipx"})
+# First path segments the HTTP front keeps for itself, and those that imgproxy's
+# clients write where the signature goes when they do not sign (imgproxy's `insecure`,
+# thumbor's `unsafe`), so that `/insecure/...` is always an imgproxy path.
+RESERVED_LIBRARIES = frozenset(
+    {"healthz", "readyz", "metrics", "v1", "cdn-cgi", "ipx", "insecure", "unsafe"}
+)
 _TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}", re.ASCII)
 # In keys: no control characters, and none that a URL would give another meaning to.
 _KEY_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\?#%]")

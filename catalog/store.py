@@ -24,6 +24,7 @@ from catalog.models import (
     SigningKey,
     Status,
     UrlPolicy,
+    check_signing_secret,
 )
 from catalog.settings import CatalogSettings
 
@@ -147,14 +148,18 @@ class Catalog:
 
     # URL signing
 
-    async def create_signing_key(self, library: Library, scheme: Scheme) -> SigningKey:
+    async def create_signing_key(
+        self, library: Library, scheme: Scheme, secret: str | None = None
+    ) -> SigningKey:
+        """A new live key: with a fresh secret, or with `secret` brought from elsewhere
+        (InvalidSecret when its scheme cannot use it)."""
         row = await self.pool.fetchrow(
             "INSERT INTO signing_keys (id, library_id, scheme, secret) VALUES ($1, $2, $3, $4)"
             " RETURNING id, scheme, secret",
             "sk_" + secrets.token_hex(6),
             library.id,
             scheme.value,
-            secrets.token_urlsafe(32),
+            _new_secret(scheme) if secret is None else check_signing_secret(scheme, secret),
         )
         return _signing_key(row)
 
@@ -300,6 +305,13 @@ class OriginalLock:
             )
             row = await self._conn.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", new.id)
         return Image.from_row(row)
+
+
+def _new_secret(scheme: Scheme) -> str:
+    if scheme is Scheme.IMGPROXY:
+        # imgproxy's own advice: a 64-byte key and salt, hex-encoded.
+        return f"{secrets.token_hex(64)}:{secrets.token_hex(64)}"
+    return secrets.token_urlsafe(32)
 
 
 def _signing_key(row: Any) -> SigningKey:

@@ -10,11 +10,11 @@ from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from catalog import InvalidName, Role, Scheme, check_library_name
+from catalog import InvalidName, InvalidSecret, Role, Scheme, check_library_name
 from imgorigin.app import open_catalog
 from imgorigin.server import DEMO_LIBRARY, configure_logging, serve
 from imgorigin.settings import Settings, settings_markdown
-from origin import signing
+from origin import adapters, signing
 
 _SETTINGS_START = "<!-- settings:start -->"
 _SETTINGS_END = "<!-- settings:end -->"
@@ -66,6 +66,12 @@ def parser() -> argparse.ArgumentParser:
         "create-key", parents=[common], help="create a key; prints its secret on the last line"
     )
     new_key.add_argument("--scheme", choices=[s.value for s in Scheme], default="native")
+    new_key.add_argument(
+        "--secret-stdin",
+        action="store_true",
+        help="read the secret from standard input instead of making one, to keep URLs "
+        "signed elsewhere working (imgproxy: KEY:SALT, as IMGPROXY_KEY:IMGPROXY_SALT)",
+    )
     signing_commands.add_parser("keys", parents=[common], help="list the live keys (no secrets)")
     revoke = signing_commands.add_parser("revoke-key", parents=[common], help="revoke a key")
     revoke.add_argument("key_id")
@@ -77,7 +83,11 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--library", required=True, type=_library)
 
     sign = commands.add_parser("sign", parents=[common], help="print a URL signed for a library")
-    sign.add_argument("url", help="an origin URL or path: /{library}/{key}?{parameters}")
+    sign.add_argument(
+        "url",
+        help="an origin URL or path: /{library}/{key}?{parameters}; or an imgproxy path, "
+        "with `insecure` (or a signature to replace) where its signature goes",
+    )
     sign.add_argument("--library", required=True, type=_library)
     sign.add_argument("--key", help="the signing key's id (default: the newest live key)")
     sign.add_argument("--expires-in", type=int, help="seconds until the URL expires")
@@ -118,7 +128,11 @@ async def manage_signing(settings: Settings, args: argparse.Namespace) -> None:
         await catalog.migrate()
         library = await catalog.ensure_library(args.library)
         if args.signing_command == "create-key":
-            key = await catalog.create_signing_key(library, Scheme(args.scheme))
+            secret = sys.stdin.readline().strip() if args.secret_stdin else None
+            try:
+                key = await catalog.create_signing_key(library, Scheme(args.scheme), secret)
+            except InvalidSecret as exc:
+                raise SystemExit(f"imgorigin: {exc}") from None
             print(f"library {library.name!r}, {key.scheme.value} signing key {key.id}:")
             print(key.secret)
         elif args.signing_command == "keys":
@@ -140,15 +154,33 @@ async def sign_url(settings: Settings, args: argparse.Namespace) -> None:
         await catalog.migrate()
         library = await catalog.get_library(args.library)
         keys = await catalog.signing_keys(library) if library else []
-    chosen = [k for k in keys if args.key in (None, k.id)]
-    if not chosen:
-        raise SystemExit(f"imgorigin: library {args.library!r} has no such live signing key")
     url = urlsplit(args.url)
+    # imgproxy paths are signed by imgproxy keys, origin URLs by the others.
+    first, _, rest = url.path.removeprefix("/").partition("/")
+    imgproxy = adapters.is_imgproxy(first, rest.partition("/")[0])
+    chosen = [
+        k for k in keys if args.key in (None, k.id) and (k.scheme is Scheme.IMGPROXY) == imgproxy
+    ]
+    if not chosen:
+        kind = "imgproxy" if imgproxy else "native or imgix"
+        raise SystemExit(f"imgorigin: library {args.library!r} has no such live {kind} signing key")
+    if imgproxy:
+        if args.expires_in is not None:
+            raise SystemExit("imgorigin: imgproxy paths are signed without an expiry")
+        print(urlunsplit(url._replace(path=signing.sign_path(chosen[0], unsigned_path(url.path)))))
+        return
     query = url.query
     if args.expires_in is not None:
         expires = f"{signing.EXPIRES}={int(time.time()) + args.expires_in}"
         query = f"{query}&{expires}" if query else expires
     print(urlunsplit(url._replace(query=signing.sign(chosen[0], url.path, query))))
+
+
+def unsigned_path(path: str) -> str:
+    """An imgproxy path without its signature segment (`insecure`, or a signature to
+    replace), which is its first unless that is already an option or `plain`."""
+    first, slash, rest = path.removeprefix("/").partition("/")
+    return path if not slash or ":" in first or first == "plain" else f"/{rest}"
 
 
 def write_settings_table(path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The public origin: `GET /{library}/{key}?{params}`, the read path of DESIGN.md."""
+"""The public origin: `GET /{library}/{key}?{params}` (and the path dialects of
+origin.adapters), the read path of DESIGN.md."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from cache import Outcome, VariantCache, etag, variant_key
 from catalog import (
     Image,
     InvalidName,
+    LibrarySettings,
     Resolver,
     UrlPolicy,
     check_image_key,
     check_library_name,
 )
-from origin import dialect, signing
+from origin import adapters, dialect, signing
 from origin.errors import BadRequest, HTTPError, NotFound, error_middleware
 from origin.negotiate import negotiate
 from origin.pipeline.pool import RenderPool
@@ -89,15 +91,22 @@ class Origin:
     probes: tuple[Probe, ...] = field(default=())
 
     async def request_for(self, library: str, url: URL) -> dialect.Request:
-        """The URL's spec under its library's rules (presets, limits); 400 or 403 when
-        the URL may not be served, decided before anything is looked up by key, so
-        unsigned requests cannot probe which keys exist."""
+        """A native URL's request under its library's rules (presets, limits); 400 or
+        403 when the URL may not be served, decided before anything is looked up by
+        key, so unsigned requests cannot probe which keys exist."""
         policy = await self.policies.resolve(library, "")
-        rules = policy.settings if policy is not None else dialect.DEFAULT_RULES
-        asked = dialect.read(url.query_string, rules)
+        asked = dialect.read(url.query_string, _rules(policy))
         if policy is not None:  # no such library: its images are simply not found
             signing.check(policy, url.raw_path, url.raw_query_string, time.time())
         return asked
+
+    async def request_at(self, found: adapters.Address) -> dialect.Request:
+        """The same for an imgproxy, Cloudflare or ipx path."""
+        policy = await self.policies.resolve(found.library, "")
+        signed = policy is not None and signing.check_path_signature(
+            policy, found.signature, found.signed_path
+        )
+        return adapters.read(found, _rules(policy), signed=signed)
 
     async def resolve(self, library: str, key: str) -> Image:
         image = await self.resolver.resolve(library, key)
@@ -132,6 +141,10 @@ class Origin:
 ORIGIN = web.AppKey("origin", Origin)
 
 
+def _rules(policy: UrlPolicy | None) -> LibrarySettings:
+    return policy.settings if policy is not None else dialect.DEFAULT_RULES
+
+
 def image_address(request: web.Request) -> tuple[str, str]:
     try:
         return (
@@ -150,8 +163,14 @@ def etag_matches(request: web.Request, tag: str) -> bool:
 
 async def serve_image(request: web.Request) -> web.StreamResponse:
     origin = request.app[ORIGIN]
-    library, key = image_address(request)
-    asked = await origin.request_for(library, request.rel_url)
+    # The raw path: an imgproxy signature covers it as sent, escapes and all.
+    found = adapters.address(request.rel_url.raw_path)
+    if found is None:
+        library, key = image_address(request)
+        asked = await origin.request_for(library, request.rel_url)
+    else:
+        library, key = found.library, found.key
+        asked = await origin.request_at(found)
     image = await origin.resolve(library, key)
     fmt, negotiated = negotiate(asked.spec, request.headers.get(hdrs.ACCEPT), image.format)
     variant = Variant.of(image, asked.spec.for_output(fmt))

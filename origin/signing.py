@@ -1,7 +1,7 @@
 """Signed URLs: who may ask this origin for which variant.
 
-Two schemes, chosen per key (a library may hold keys of both, and several of each, so
-keys can be rotated):
+Three schemes, chosen per key (a library may hold keys of each, and several of each,
+so keys can be rotated). Two sign a query's `s`:
 
 - native: `s` = base64url (no padding) of HMAC-SHA256(secret, path + "?" + query),
   where path is the URL's path as sent and query is every parameter but `s`, sorted
@@ -10,6 +10,12 @@ keys can be rotated):
   secret + path when there is no query), as the imgix SDKs make it.
 
 An optional `expires` (unix seconds), covered by the signature, ends a URL's life.
+
+The third signs paths: imgproxy's, for its path dialect (origin.adapters). A path's
+first segment is base64url (no padding) of HMAC-SHA256(key, salt + the rest of the
+path as sent), key and salt hex-encoded in the secret as "{key}:{salt}". Its keys
+sign imgproxy paths only, and the other keys never sign one.
+
 Everything here is pure: the handler passes in the library's policy and the clock.
 """
 
@@ -26,6 +32,9 @@ from origin.errors import Forbidden
 
 SIGNATURE = "s"
 EXPIRES = "expires"
+QUERY_SCHEMES = (Scheme.NATIVE, Scheme.IMGIX)
+# What imgproxy's clients put where a signature goes when they do not sign.
+UNSIGNED_PATHS = frozenset({"insecure", "unsafe", "_"})
 
 
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
@@ -51,6 +60,8 @@ def without_signature(raw_query: str) -> str:
 
 def signature_for(key: SigningKey, path: str, raw_query: str) -> str:
     """What `s` must be for a URL of this path and query (any `s` in it is ignored)."""
+    if key.scheme not in QUERY_SCHEMES:
+        raise ValueError(f"a {key.scheme.value} key signs paths, not queries: see sign_path")
     unsigned = without_signature(raw_query)
     if key.scheme is Scheme.IMGIX:
         return imgix_signature(key.secret, path, unsigned)
@@ -75,8 +86,66 @@ def check(policy: UrlPolicy, path: str, raw_query: str, now: float) -> None:
     elif not any(
         hmac.compare_digest(signature_for(key, path, raw_query).encode(), given.encode())
         for key in policy.keys
+        if key.scheme in QUERY_SCHEMES
     ):
         raise Forbidden("the URL's signature is not valid", code="invalid_signature")
     expires = pairs.get(EXPIRES)
     if expires is not None and int(expires) < now:
         raise Forbidden("the URL has expired", code="url_expired")
+
+
+def imgproxy_signature(key_hex: str, salt_hex: str, path: str) -> str:
+    """imgproxy's signature of `path` (everything after the signature segment, from
+    its "/"); ValueError when key or salt is not hex."""
+    digest = hmac.new(
+        bytes.fromhex(key_hex), bytes.fromhex(salt_hex) + path.encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def path_signature_for(key: SigningKey, path: str) -> str | None:
+    """What the signature segment must be for `path` under an imgproxy key; None for
+    keys of other schemes, and for a secret that is not "{hex}:{hex}" (stored by
+    hand, say): such a key signs nothing rather than failing every request."""
+    if key.scheme is not Scheme.IMGPROXY:
+        return None
+    key_hex, _, salt_hex = key.secret.partition(":")
+    try:
+        return imgproxy_signature(key_hex, salt_hex, path)
+    except ValueError:
+        return None
+
+
+def sign_path(key: SigningKey, path: str) -> str:
+    """`path` (from its "/", with no signature segment) with the signature segment in
+    front: what `imgorigin sign` prints for an imgproxy key."""
+    signature = path_signature_for(key, path)
+    if signature is None:
+        raise ValueError(f"key {key.id} cannot sign imgproxy paths")
+    return f"/{signature}{path}"
+
+
+def check_path_signature(policy: UrlPolicy, signature: str | None, signed_path: str) -> bool:
+    """Whether an imgproxy path is signed by one of the library's imgproxy keys;
+    Forbidden when it is not and the library serves signed URLs only. A signature of
+    None is a path that has no place for one (Cloudflare's, ipx's): never signed.
+
+    A library that does not require signing serves any signature, as imgproxy does
+    without a key (`insecure` by convention); a right one still counts, so that the
+    URL is read as signed (the limits for unsigned URLs do not apply)."""
+    if signature is None:
+        if policy.require_signed:
+            raise Forbidden("this library serves signed URLs only", code="signature_required")
+        return False
+    given = signature.encode()
+    signed = False
+    for key in policy.keys:
+        expected = path_signature_for(key, signed_path)
+        # No short-cut on a match: the time taken says nothing about which key.
+        if expected is not None and hmac.compare_digest(expected.encode(), given):
+            signed = True
+    if signed or not policy.require_signed:
+        return signed
+    if signature in UNSIGNED_PATHS:
+        raise Forbidden("this library serves signed URLs only", code="signature_required")
+    raise Forbidden("the URL's signature is not valid", code="invalid_signature")

@@ -19,14 +19,16 @@ from pathlib import Path
 
 import pytest
 
+from catalog import Scheme, SigningKey
+from origin import signing
 from tests import images
 from tests.processes import EXE, Served, clean_env, free_port
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
+def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     # The commands must find everything from --data-dir alone: no IMGORIGIN_ variables.
     return subprocess.run(
-        [*EXE, *args], env=clean_env(), capture_output=True, text=True, timeout=120
+        [*EXE, *args], env=clean_env(), capture_output=True, text=True, timeout=120, input=stdin
     )
 
 
@@ -202,3 +204,25 @@ def test_signing_keys_and_signed_urls_from_the_cli(served: Served) -> None:
         revoked.returncode == 0
         and _run("sign", url, "--library", "demo", "--data-dir", data_dir).returncode != 0
     )  # no live key left to sign with
+
+
+def test_imgproxy_keys_and_signed_paths_from_the_cli(served: Served) -> None:
+    data_dir = str(served.data_dir)
+    common = ("--library", "demo", "--data-dir", data_dir)
+    # imgproxy's own key and salt, brought over so its signed URLs keep working.
+    create = ("signing", "create-key", "--scheme", "imgproxy", "--secret-stdin", *common)
+    refused = _run(*create, stdin="secret:hello\n")
+    assert refused.returncode != 0 and "hex" in refused.stderr
+    created = _run(*create, stdin="736563726574:68656C6C6F\n")
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip().splitlines()[-1]
+    assert secret == "736563726574:68656c6c6f"
+
+    path = "/rs:fill:300:400:0/g:sm/plain/demo/cat.jpg@webp"
+    signed = _run("sign", f"/insecure{path}", *common)
+    assert signed.returncode == 0, signed.stderr
+    key = SigningKey("any", Scheme.IMGPROXY, secret)
+    assert signed.stdout.strip().splitlines()[-1] == signing.sign_path(key, path)
+    assert _run("sign", f"/insecure{path}", "--expires-in", "60", *common).returncode != 0
+    # Origin URLs take a native or imgix key, and this library has none.
+    assert _run("sign", "/demo/cat.jpg?w=10", *common).returncode != 0

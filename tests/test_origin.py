@@ -194,8 +194,9 @@ async def test_bad_parameters(origin: TestClient, photo_path: str, query: str, c
         ("/demo/a/%2E%2E/%2E%2E/etc/passwd", 400, "invalid_key"),
         ("/demo/a%00.jpg", 400, "invalid_key"),
         ("/demo/a%5cb.jpg", 400, "invalid_key"),
-        ("/Demo_Lib/x.jpg", 400, "invalid_key"),
-        ("/healthz/x.jpg", 400, "invalid_key"),
+        # Not a library name, so an imgproxy path, whose source `x.jpg` is no address.
+        ("/Demo_Lib/x.jpg", 400, "invalid_path"),
+        ("/healthz/x.jpg", 400, "invalid_path"),
         ("/", 404, "not_found"),
         ("/demo", 404, "not_found"),
     ],

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import time
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from catalog import LibrarySettings, Scheme, SigningKey, UrlPolicy
+from catalog import (
+    InvalidSecret,
+    LibrarySettings,
+    Scheme,
+    SigningKey,
+    UrlPolicy,
+    check_signing_secret,
+)
 from imgorigin.app import Services
+from imgorigin.cli import unsigned_path
 from origin import signing
 from origin.errors import Forbidden
 from tests import images
@@ -17,6 +26,8 @@ from tests.conftest import Tenant, error_of, upload
 NATIVE = SigningKey("sk_a", Scheme.NATIVE, "secret-a")
 ROTATED = SigningKey("sk_b", Scheme.NATIVE, "secret-b")
 IMGIX = SigningKey("sk_i", Scheme.IMGIX, "FOO123bar")
+# imgproxy's documentation's key "secret" and salt "hello", hex-encoded.
+IMGPROXY = SigningKey("sk_p", Scheme.IMGPROXY, "736563726574:68656c6c6f")
 
 
 def refused(policy: UrlPolicy, path: str, query: str, now: float = 1e9) -> str | None:
@@ -142,3 +153,137 @@ async def test_a_signature_does_not_change_the_variant(
     second = await origin.get(f"{path}?w=80")  # this library serves unsigned URLs too
     assert (first.headers["X-Cache"], second.headers["X-Cache"]) == ("MISS", "HIT")
     assert first.headers["ETag"] == second.headers["ETag"]
+
+
+def path_refused(policy: UrlPolicy, signature: str | None, path: str) -> str | None:
+    """The error code check_path_signature raises, or None when the path may be served."""
+    try:
+        signing.check_path_signature(policy, signature, path)
+    except Forbidden as exc:
+        return exc.code
+    return None
+
+
+def test_imgproxy_published_vector() -> None:
+    # docs.imgproxy.net/usage/signing_url
+    path = "/rs:fill:300:400:0/g:sm/aHR0cDovL2V4YW1w/bGUuY29tL2ltYWdl/cy9jdXJpb3NpdHku/anBn.png"
+    signature = "oKfUtW34Dvo2BGQehJFR4Nr0_rIjOtdtzJ3QFsUcXH8"
+    assert signing.imgproxy_signature("736563726574", "68656c6c6f", path) == signature
+    assert signing.sign_path(IMGPROXY, path) == f"/{signature}{path}"
+    policy = UrlPolicy(LibrarySettings(require_signed=True), (IMGPROXY,))
+    assert signing.check_path_signature(policy, signature, path) is True
+
+
+@pytest.mark.parametrize(
+    ("signature", "path", "code"),
+    [
+        ("SIGNED", "/w:100/plain/lib/cat.jpg", None),
+        ("insecure", "/w:100/plain/lib/cat.jpg", "signature_required"),
+        ("unsafe", "/w:100/plain/lib/cat.jpg", "signature_required"),
+        ("SIGNED", "/w:101/plain/lib/cat.jpg", "invalid_signature"),  # tampered
+        ("SIGNED", "/w:100/plain/lib/dog.jpg", "invalid_signature"),  # another image
+        ("SIGNED", "w:100/plain/lib/cat.jpg", "invalid_signature"),  # signed from its "/"
+        ("A" * 43, "/w:100/plain/lib/cat.jpg", "invalid_signature"),
+        ("", "/w:100/plain/lib/cat.jpg", "invalid_signature"),
+    ],
+)
+def test_what_a_library_requiring_signatures_refuses_of_imgproxy_paths(
+    signature: str, path: str, code: str | None
+) -> None:
+    good = signing.sign_path(IMGPROXY, "/w:100/plain/lib/cat.jpg").split("/")[1]
+    policy = UrlPolicy(LibrarySettings(require_signed=True), (NATIVE, IMGPROXY))
+    assert path_refused(policy, signature.replace("SIGNED", good), path) == code
+
+
+def test_paths_with_no_place_for_a_signature_are_unsigned() -> None:
+    """Cloudflare's and ipx's paths: served only by libraries that do not require signing."""
+    path = "/w:100/plain/lib/cat.jpg"
+    assert (
+        signing.check_path_signature(UrlPolicy(LibrarySettings(), (IMGPROXY,)), None, path) is False
+    )
+    strict = UrlPolicy(LibrarySettings(require_signed=True), (IMGPROXY,))
+    assert path_refused(strict, None, path) == "signature_required"
+
+
+def test_unsigned_libraries_serve_any_imgproxy_signature() -> None:
+    path = "/w:100/plain/lib/cat.jpg"
+    policy = UrlPolicy(LibrarySettings(), (IMGPROXY,))
+    good = signing.sign_path(IMGPROXY, path).split("/")[1]
+    assert signing.check_path_signature(policy, "insecure", path) is False
+    assert signing.check_path_signature(policy, "A" * 43, path) is False
+    assert signing.check_path_signature(policy, good, path) is True  # counts as signed
+    keyless = UrlPolicy(LibrarySettings(), ())
+    assert signing.check_path_signature(keyless, good, path) is False
+
+
+def test_imgproxy_keys_sign_paths_and_the_others_queries() -> None:
+    only_imgproxy = UrlPolicy(LibrarySettings(require_signed=True), (IMGPROXY,))
+    # An imgproxy key's secret used as a native one signs no query URL...
+    as_native = signing.native_signature(IMGPROXY.secret, "/lib/a.jpg", [("w", "10")])
+    assert refused(only_imgproxy, "/lib/a.jpg", f"w=10&s={as_native}") == "invalid_signature"
+    with pytest.raises(ValueError):
+        signing.signature_for(IMGPROXY, "/lib/a.jpg", "w=10")
+    # ...and a native key signs no imgproxy path.
+    only_native = UrlPolicy(LibrarySettings(require_signed=True), (NATIVE,))
+    path = "/w:10/plain/lib/a.jpg"
+    by_native = signing.native_signature(NATIVE.secret, path, [])
+    assert path_refused(only_native, by_native, path) == "invalid_signature"
+    with pytest.raises(ValueError):
+        signing.sign_path(NATIVE, path)
+
+
+def test_a_malformed_imgproxy_secret_signs_nothing() -> None:
+    broken = SigningKey("sk_x", Scheme.IMGPROXY, "not:hex")
+    policy = UrlPolicy(LibrarySettings(require_signed=True), (broken, IMGPROXY))
+    path = "/w:10/plain/lib/a.jpg"
+    assert path_refused(policy, "x", path) == "invalid_signature"
+    assert path_refused(policy, signing.sign_path(IMGPROXY, path).split("/")[1], path) is None
+
+
+def test_signing_secrets_brought_from_elsewhere_are_checked() -> None:
+    assert check_signing_secret(Scheme.IMGPROXY, " 7365:68656C\n") == "7365:68656c"
+    for bad in ("", "736563726574", "73656:6865", "xyz0:00", "7365:", ":7365", "73 65:00"):
+        with pytest.raises(InvalidSecret):
+            check_signing_secret(Scheme.IMGPROXY, bad)
+    assert check_signing_secret(Scheme.IMGIX, "FOO123bar") == "FOO123bar"
+    for bad in ("short", "with space inside", "x" * 257):
+        with pytest.raises(InvalidSecret):
+            check_signing_secret(Scheme.NATIVE, bad)
+
+
+@pytest.mark.parametrize(
+    ("given", "unsigned"),
+    [
+        ("/insecure/w:10/plain/lib/a.jpg", "/w:10/plain/lib/a.jpg"),
+        ("/OLDSIGNATURE/w:10/plain/lib/a.jpg", "/w:10/plain/lib/a.jpg"),
+        ("/w:10/plain/lib/a.jpg", "/w:10/plain/lib/a.jpg"),
+        ("/plain/lib/a.jpg", "/plain/lib/a.jpg"),
+    ],
+)
+def test_the_cli_signs_imgproxy_paths_without_their_signature_segment(
+    given: str, unsigned: str
+) -> None:
+    assert unsigned_path(given) == unsigned
+
+
+async def test_imgproxy_keys_in_the_catalog(tenant: Tenant, services: Services) -> None:
+    library = await services.catalog.get_library(tenant.name)
+    assert library is not None
+    made = await services.catalog.create_signing_key(library, Scheme.IMGPROXY)
+    key_hex, salt_hex = made.secret.split(":")
+    assert len(key_hex) == len(salt_hex) == 128 and bytes.fromhex(key_hex + salt_hex)
+    imported = await services.catalog.create_signing_key(
+        library, Scheme.IMGPROXY, "736563726574:68656C6C6F"
+    )
+    assert (imported.scheme, imported.secret) == (Scheme.IMGPROXY, IMGPROXY.secret)
+    with pytest.raises(InvalidSecret):
+        await services.catalog.create_signing_key(library, Scheme.IMGPROXY, "secret:hello")
+    policy = await services.catalog.url_policy(tenant.name)
+    assert policy is not None and {made, imported} <= set(policy.keys)
+    # Written by hand, past the program, a bad imgproxy secret is still refused.
+    with pytest.raises(asyncpg.CheckViolationError):
+        await services.catalog.pool.execute(
+            "INSERT INTO signing_keys (id, library_id, scheme, secret)"
+            " VALUES ('sk_bad', $1, 'imgproxy', 'secret:hello')",
+            library.id,
+        )

@@ -127,7 +127,12 @@ def blurred_canvas(image: pyvips.Image, box: tuple[int, int]) -> pyvips.Image:
 
 
 def rotate(image: pyvips.Image, degrees: int) -> pyvips.Image:
-    """Clockwise. Right angles exactly; others on a transparent, larger canvas."""
+    """Clockwise. Right angles exactly; others on a transparent, larger canvas.
+
+    A turned image reads its input out of order, which a sequential load cannot give
+    ("out of order read" past libvips' line cache): it turns a copy in memory, as
+    thumbnail does for the EXIF orientation. The copy is the picture at its size."""
+    image = image.copy_memory()
     if degrees % 90 == 0:
         return image.rot(f"d{degrees}")
     image = with_alpha(image)
@@ -138,7 +143,7 @@ def flip(image: pyvips.Image, flip: Flip) -> pyvips.Image:
     if flip in (Flip.H, Flip.HV):
         image = image.flip("horizontal")
     if flip in (Flip.V, Flip.HV):
-        image = image.flip("vertical")
+        image = image.copy_memory().flip("vertical")  # bottom up: out of order, as rotate
     return image
 
 
