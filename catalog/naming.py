@@ -48,6 +48,12 @@ def check_image_key(key: str) -> str:
             f"invalid image key {key!r}: empty, '.' or '..' segments, "
             "or segments with leading or trailing spaces",
         )
+    first = key.partition("/")[0]
+    if first == "plain" or ":" in first:
+        # `/{library}/plain/...` and `/{library}/rs:fill/...` read as imgproxy paths.
+        raise InvalidName(
+            "key", f"invalid image key {key!r}: its first segment is 'plain' or has a ':'"
+        )
     return key
 
 

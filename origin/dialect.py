@@ -19,8 +19,6 @@ from urllib.parse import parse_qsl
 from catalog import LibrarySettings
 from origin.errors import BadRequest
 from origin.spec import (
-    COMPRESS_QUALITY,
-    DEFAULT_QUALITY,
     MAX_DIMENSION,
     MAX_PAD,
     MAX_RATIO,
@@ -40,7 +38,9 @@ MAX_PARAMETERS = 32
 DEFAULT_RULES = LibrarySettings()
 # Parameters of the URL itself (signing), not of the picture.
 URL_PARAMETERS = frozenset({"s", "expires"})
+IGNORED_PARAMETERS = frozenset({"ixlib"})
 BASE64_SUFFIX = "64"  # `dl64=...`: any parameter, its value base64url-encoded
+MIN_RATIO = 0.0001
 MAX_SOURCE_SIDE = 65_535  # rect is in source pixels, which may pass MAX_DIMENSION
 _UINT = re.compile(r"[0-9]{1,6}")
 _DECIMAL = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,4})?")
@@ -166,9 +166,11 @@ def _exactly(expected: str) -> Callable[[str, str], bool]:
 
 
 def _auto(name: str, value: str) -> frozenset[str]:
+    """imgix's `enhance` and `redeye` are taken and not done: loaders send
+    `auto=format,enhance` as a matter of course, and the picture is still right."""
     options = frozenset(value.split(","))
-    if not options <= {"format", "compress"}:
-        raise _invalid(name, value, "a list of format and compress")
+    if not options <= {"format", "compress", "enhance", "redeye"}:
+        raise _invalid(name, value, "a list of format, compress, enhance and redeye")
     return options
 
 
@@ -280,13 +282,17 @@ def read_pairs(pairs: Iterable[tuple[str, str]], rules: LibrarySettings) -> Requ
 
 def _decoded(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """The pairs as a dict, `name64` values decoded; a parameter given twice (also as
-    `name` and `name64`) is a mistake, not a choice."""
+    `name` and `name64`) is a mistake, not a choice. The imgix SDKs' `ixlib` (which
+    library made the URL) is dropped: it says nothing about the picture."""
     given: dict[str, str] = {}
     for raw_name, value in pairs:
         name = raw_name
-        if raw_name.endswith(BASE64_SUFFIX) and raw_name not in PARAMETERS:
-            name = raw_name.removesuffix(BASE64_SUFFIX)
-            value = _base64(raw_name, value)
+        if raw_name in IGNORED_PARAMETERS:
+            continue
+        base = raw_name.removesuffix(BASE64_SUFFIX)
+        if base != raw_name and base in PARAMETERS and base not in URL_PARAMETERS:
+            # Not s or expires: signing.check reads those as sent, never decoded.
+            name, value = base, _base64(raw_name, value)
         if name in given:
             raise BadRequest(f"parameter {name!r} is given twice", code="repeated_parameter")
         given[name] = value
@@ -309,14 +315,10 @@ def _spec(fields: dict[str, Any]) -> TransformSpec:
             fields[side] = _scaled(side, fields[side], dpr)
     focal = tuple(fields.pop(name, default) for name, default in _FOCAL_DEFAULTS)
     auto = fields.pop("auto", frozenset())
-    compress = "compress" in auto
-    fields.setdefault("quality", COMPRESS_QUALITY if compress else DEFAULT_QUALITY)
-    return TransformSpec(
-        **fields,
-        focal=focal,
-        auto_format="format" in auto,
-        auto_compress=compress,
+    spec = TransformSpec(
+        **fields, focal=focal, auto_format="format" in auto, auto_compress="compress" in auto
     )
+    return spec if "quality" in fields else replace(spec, quality=spec.default_quality)
 
 
 _FOCAL_DEFAULTS = (("fp_x", 0.5), ("fp_y", 0.5), ("fp_z", 1.0))
@@ -363,7 +365,7 @@ def check_preset(name: str, query: str) -> None:
 
 def _scaled(side: str, size: Length, dpr: float) -> Length:
     if isinstance(size, Ratio):
-        ratio = round(size.value * dpr, 4)
+        ratio = max(MIN_RATIO, round(size.value * dpr, 4))  # never a 0.0 to write
         if ratio > MAX_RATIO:
             raise BadRequest(
                 f"{side} {size.value:g} at dpr {dpr:g} is {ratio:g} times the source; "

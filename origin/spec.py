@@ -7,6 +7,7 @@ written in the imgix dialect, so `dialect.parse(spec.canonical())` gives the spe
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -181,7 +182,9 @@ class TransformSpec:
         return COMPRESS_QUALITY if self.auto_compress else DEFAULT_QUALITY
 
     def normalised(self) -> TransformSpec:
-        """The one spec among all those that make the same picture as this one."""
+        """This spec with what cannot change the picture dropped and what has two
+        spellings spelled one way (a pixel side with `ar` becomes two sides), so that
+        the common ways of asking for one picture give one variant."""
         if self.format is not None and not self.format.is_picture:
             return TransformSpec(format=self.format)  # a description of the original
         fit = self.fit
@@ -197,11 +200,18 @@ class TransformSpec:
                 fit = Fit.MAX
         if fit not in (Fit.CROP, Fit.MIN) or sides == 2:
             aspect = None  # two sides already make the shape
+        width, height = self.width, self.height
+        if aspect is not None and isinstance(width, int) and height is None:
+            height, aspect = max(1, math.floor(width / aspect + 0.5)), None
+        elif aspect is not None and isinstance(height, int) and width is None:
+            width, aspect = max(1, math.floor(height * aspect + 0.5)), None
         crop = _crop_modes(self.crop) if fit in (Fit.CROP, Fit.MIN) else ()
         filled = fit in (Fit.FILL, Fit.FILLMAX)
         fill = self.fill if filled else Fill.SOLID
         return replace(
             self,
+            width=width,
+            height=height,
             fit=fit,
             aspect=aspect,
             crop=crop,
@@ -238,7 +248,7 @@ class TransformSpec:
             if length is not None:
                 parts.append((name, _length(length)))
         if self.aspect is not None:
-            parts.append(("ar", f"{_decimal(self.aspect)}:1"))
+            parts.append(("ar", f"{decimal_text(self.aspect)}:1"))
         for name, limit in (
             ("min-w", self.min_width),
             ("min-h", self.min_height),
@@ -257,7 +267,7 @@ class TransformSpec:
             parts.append(("crop", ",".join(c.value for c in self.crop)))
         if Crop.FOCALPOINT in self.crop:
             for name, value in zip(("fp-x", "fp-y", "fp-z"), self.focal, strict=True):
-                parts.append((name, _decimal(value)))
+                parts.append((name, decimal_text(value)))
         if self.trim:
             parts.append(("trim", "auto"))
         for name, number in (("rot", self.rotate), ("blur", self.blur), ("sharp", self.sharpen)):
@@ -298,16 +308,15 @@ def _crop_modes(modes: tuple[Crop, ...]) -> tuple[Crop, ...]:
     return tuple(m for m in _CROP_ORDER if m in (vertical, horizontal))
 
 
-def _decimal(value: float) -> str:
+def decimal_text(value: float) -> str:
     """At most four decimals, no trailing zeros: what the dialect's number grammar reads."""
-    text = f"{value:.4f}".rstrip("0").rstrip(".")
-    return text or "0"
+    return f"{value:.4f}".rstrip("0").rstrip(".") or "0"
 
 
 def _length(length: Length) -> str:
     """Pixels as an integer; a ratio always with a decimal point (`1.0` is the whole
     source, `1` one pixel)."""
     if isinstance(length, Ratio):
-        text = _decimal(length.value)
+        text = decimal_text(length.value)
         return text if "." in text else f"{text}.0"
     return str(length)

@@ -237,6 +237,9 @@ async def test_bad_uploads(admin: TestClient, tenant: Tenant) -> None:
         (jpeg, {"Content-Type": "image/jpeg"}, {"key": "a//b.jpg"}, 400, "invalid_key"),
         (jpeg, {"Content-Type": "image/jpeg"}, {"key": "a\\b.jpg"}, 400, "invalid_key"),
         (jpeg, {"Content-Type": "image/jpeg"}, {"key": "a?b.jpg"}, 400, "invalid_key"),
+        # Keys the origin would read as imgproxy paths could never be served.
+        (jpeg, {"Content-Type": "image/jpeg"}, {"key": "plain/tee.jpg"}, 400, "invalid_key"),
+        (jpeg, {"Content-Type": "image/jpeg"}, {"key": "w:300/x.jpg"}, 400, "invalid_key"),
         (jpeg, {"Content-Type": "image/jpeg"}, {"tags": "ok,not ok"}, 400, "invalid_tag"),
         (jpeg, {"Content-Type": "image/jpeg"}, {"activate": "maybe"}, 400, "invalid_activate"),
         (jpeg, {"Content-Type": "image/jpeg"}, {"colour": "red"}, 400, "unknown_field"),

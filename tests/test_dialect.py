@@ -53,8 +53,13 @@ from origin.spec import (
         ("auto=format,format", "auto=format"),
         ("w=0.5", "w=0.5"),
         ("w=0.5&dpr=2", "w=1.0"),  # a fraction keeps its decimal point: w=1 is a pixel
-        ("ar=16:9&w=320&fit=crop", "w=320&ar=1.7778:1&fit=crop"),
-        ("ar=32:18&w=320&fit=crop", "w=320&ar=1.7778:1&fit=crop"),
+        ("ar=16:9&w=320&fit=crop", "w=320&h=180&fit=crop"),  # the same as asking so
+        ("ar=32:18&h=180&fit=crop", "w=320&h=180&fit=crop"),
+        ("ar=16:9&w=0.5&fit=crop", "w=0.5&ar=1.7778:1&fit=crop"),
+        ("ar=16:9&fit=crop", "ar=1.7778:1&fit=crop"),
+        ("w=0.0001&dpr=0.1", "w=0.0001"),  # never a zero fraction
+        ("ixlib=js-3.8.0&w=10", "w=10"),  # the imgix SDKs' signature, not a parameter
+        ("auto=format,enhance,redeye", "auto=format"),
         ("ar=16:9&w=320&h=100&fit=crop", "w=320&h=100&fit=crop"),  # two sides win
         ("ar=16:9&w=320", "w=320"),  # ar is for crop and min
         ("crop=left,top&fit=crop&w=1&h=1", "w=1&h=1&fit=crop&crop=top,left"),
@@ -111,7 +116,7 @@ def test_canonical_forms(query: str, canonical: str) -> None:
         ("q=101", "invalid_parameter"),
         ("fit=cover", "invalid_parameter"),
         ("fit=CROP", "invalid_parameter"),
-        ("auto=enhance", "invalid_parameter"),
+        ("auto=sharpen", "invalid_parameter"),
         ("fm=bmp", "unsupported_format"),
         ("fm=JPG", "unsupported_format"),
         ("fm=jpeg", "unsupported_format"),
@@ -144,6 +149,8 @@ def test_canonical_forms(query: str, canonical: str) -> None:
         ("w64=!!!", "invalid_parameter"),
         ("w64=_w", "invalid_parameter"),  # not UTF-8 once decoded
         ("w=1&w64=MQ", "repeated_parameter"),
+        ("w=1&s64=QUJD", "unknown_parameter"),  # s and expires are read as sent
+        ("w=1&expires64=MQ", "unknown_parameter"),
         ("w=%ff", "invalid_query"),  # not UTF-8
         ("&".join(f"x{i}=1" for i in range(40)), "invalid_query"),
     ],

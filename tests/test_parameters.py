@@ -715,3 +715,43 @@ def _b64(value: str) -> str:
 )
 def test_base64_values_render_as_the_plain_ones(query: str, plain: str) -> None:
     assert rendered(QUADRANTS, query) == rendered(QUADRANTS, plain)
+
+
+LARGE = images.jpeg(3000, 2000)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "w=4000&h=4000&fit=fill&fill=blur",  # the picture is read twice: from memory
+        "w=1200&flip=v&rot=270",
+        "w=800&h=800&fit=crop&crop=entropy",
+    ],
+)
+def test_steps_that_read_out_of_order_work_on_large_sources(query: str) -> None:
+    out = images.encoded(render(LARGE, dialect.parse(query).for_output(OutputFormat.JPG), LIMITS))
+    assert out.width > 0
+
+
+def test_the_largest_blur_costs_what_its_pixels_do() -> None:
+    # A 200-pixel sigma over 16 megapixels took 12-17 s of two cores before large
+    # blurs were made on a shrunk copy; a deadline of 6 s would answer 503.
+    limits = dataclasses.replace(LIMITS, timeout=6)
+    spec = dialect.parse("w=4000&h=4000&fit=scale&blur=2000").for_output(OutputFormat.JPG)
+    out = images.encoded(render(LARGE, spec, limits))
+    assert (out.width, out.height) == (4000, 4000)
+
+
+@pytest.mark.parametrize(
+    ("source", "query", "size"),
+    [
+        (images.jpeg(2, 2), "trim=auto", (2, 2)),  # too small to find a border in
+        (images.jpeg(400, 300), "trim=auto&rect=0,0,2,2", (2, 2)),
+        (images.jpeg(4000, 3000), "trim=auto&rect=3999,0,1,3000", (1, 3000)),  # the edge
+    ],
+)
+def test_trim_of_tiny_or_edge_regions_keeps_them(
+    source: bytes, query: str, size: tuple[int, int]
+) -> None:
+    out = images.encoded(render(source, dialect.parse(query).for_output(OutputFormat.PNG), LIMITS))
+    assert (out.width, out.height) == size

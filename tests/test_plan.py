@@ -30,36 +30,37 @@ SOURCE = (1200, 800)
         (spec(width=600, fit=Fit.MAX), Plan((600, 400), None)),
         (spec(width=Ratio(0.5)), Plan((600, 400), None)),
         (spec(width=300, height=100, fit=Fit.SCALE), Plan((300, 100), None)),
-        # crop: cover the box, cut the middle (or the named side, or the focal point)
-        (spec(width=300, height=300, fit=Fit.CROP), Plan((450, 300), None, crop=(75, 0, 300, 300))),
+        # crop: cover the box, cut the middle (or the named side, or the focal point): a
+        # region of the picture shrunk on load
+        (spec(width=300, height=300, fit=Fit.CROP), Plan((450, 300), (75, 0, 300, 300))),
         (
             spec(width=300, height=300, fit=Fit.CROP, crop=(Crop.LEFT,)),
-            Plan((450, 300), None, crop=(0, 0, 300, 300)),
+            Plan((450, 300), (0, 0, 300, 300)),
         ),
         (
             spec(width=300, height=300, fit=Fit.CROP, crop=(Crop.RIGHT, Crop.TOP)),
-            Plan((450, 300), None, crop=(150, 0, 300, 300)),
+            Plan((450, 300), (150, 0, 300, 300)),
         ),
         (
             spec(width=300, height=100, fit=Fit.CROP, crop=(Crop.BOTTOM,)),
-            Plan((300, 200), None, crop=(0, 100, 300, 100)),
+            Plan((300, 200), (0, 100, 300, 100)),
         ),
         (
             spec(width=300, height=300, fit=Fit.CROP, crop=(Crop.ENTROPY,)),
-            Plan((450, 300), None, crop=(0, 0, 300, 300), smart="entropy"),
+            Plan((450, 300), None, smart=(300, 300, "entropy")),
         ),
         (
             spec(width=300, height=300, fit=Fit.CROP, crop=(Crop.FOCALPOINT,), focal=(0.9, 0.5, 2)),
-            Plan((900, 600), None, crop=(600, 150, 300, 300)),  # zoomed 2x, kept inside
+            Plan((900, 600), (600, 150, 300, 300)),  # zoomed 2x, kept inside
         ),
-        (spec(width=300, aspect=1.5, fit=Fit.CROP), Plan((300, 200), None, crop=(0, 0, 300, 200))),
-        (spec(aspect=1.0, fit=Fit.CROP), Plan((1200, 800), None, crop=(200, 0, 800, 800))),
+        (spec(width=300, aspect=1.5, fit=Fit.CROP), Plan((300, 200), None)),
+        (spec(aspect=1.0, fit=Fit.CROP), Plan((1200, 800), (200, 0, 800, 800))),
         # min: crop's shape, never enlarged
         (
             spec(width=2400, height=800, fit=Fit.MIN),
-            Plan((1200, 800), None, crop=(0, 200, 1200, 400)),
+            Plan((1200, 800), (0, 200, 1200, 400)),
         ),
-        (spec(width=300, height=300, fit=Fit.MIN), Plan((450, 300), None, crop=(75, 0, 300, 300))),
+        (spec(width=300, height=300, fit=Fit.MIN), Plan((450, 300), (75, 0, 300, 300))),
         (spec(width=300, height=300, fit=Fit.FILL), Plan((300, 200), None, canvas=(300, 300))),
         (spec(width=300, height=200, fit=Fit.FILL), Plan((300, 200), None)),
         (
@@ -73,7 +74,7 @@ SOURCE = (1200, 800)
         (spec(max_width=600), Plan((600, 400), None)),  # limits alone bound the source
         (
             spec(width=500, height=500, fit=Fit.CROP, max_height=250),
-            Plan((500, 333), None, crop=(0, 42, 500, 250)),
+            Plan((500, 333), (0, 42, 500, 250)),
         ),
     ],
 )
@@ -141,3 +142,13 @@ def test_clip_and_max_fit_inside_the_box(sw: int, sh: int, w, h, fit: Fit) -> No
         assert out_w <= sw and out_h <= sh
     if w is not None or h is not None:
         assert out_w == w or out_h == h or (fit is Fit.MAX and (out_w, out_h) == (sw, sh))
+
+
+def test_a_thin_crop_of_a_large_source_is_a_region_not_a_huge_picture() -> None:
+    thin = spec(width=300, height=3000, fit=Fit.CROP)
+    assert plan(thin, (9000, 3000), max_pixels=20_000_000) == Plan(
+        (9000, 3000), (4350, 0, 300, 3000)
+    )
+    enlarged = spec(width=8192, height=1, fit=Fit.CROP)
+    result = plan(enlarged, SOURCE, max_pixels=20_000_000)
+    assert result.region == (0, 400, 1200, 1) and result.resize == (8192, 1)

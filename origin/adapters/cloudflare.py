@@ -13,8 +13,6 @@ from origin.adapters.common import (
     Gravity,
     Pair,
     Turn,
-    _cf_set,
-    _decimal,
     _hex,
     _image,
     _invalid,
@@ -22,12 +20,13 @@ from origin.adapters.common import (
     _picture,
     _pixels,
     _quarter_turn,
+    _setter,
     _unquoted,
     _unsupported,
     _whole,
 )
 from origin.errors import BadRequest
-from origin.spec import Crop, Fit
+from origin.spec import Crop, Fit, decimal_text
 
 _CLOUDFLARE_FITS = {
     "scale-down": Fit.MAX,
@@ -124,23 +123,23 @@ def _cf_ignored(name: str, value: str, ask: Ask) -> None:
 
 
 _CLOUDFLARE_OPTIONS: dict[str, Callable[[str, str, Ask], None]] = {
-    "width": _cf_set("width", _pixels),
-    "w": _cf_set("width", _pixels),
-    "height": _cf_set("height", _pixels),
-    "h": _cf_set("height", _pixels),
-    "fit": _cf_set("fit", _cf_fit),
-    "format": _cf_set("format", _cf_format),
-    "f": _cf_set("format", _cf_format),
-    "quality": _cf_set("quality", lambda n, v: _whole(n, v, 1, 100)),
-    "q": _cf_set("quality", lambda n, v: _whole(n, v, 1, 100)),
-    "dpr": _cf_set("dpr", lambda n, v: _number(n, v, 0, 5, above=True)),
-    "gravity": _cf_set("gravity", _cf_gravity),
-    "g": _cf_set("gravity", _cf_gravity),
-    "background": _cf_set("background", lambda n, v: _hex(v)),
-    "blur": _cf_set("blur", lambda n, v: _whole(n, v, 0, 250)),
-    "sharpen": _cf_set("sharpen", lambda n, v: _number(n, v, 0, 10)),
-    "rotate": _cf_set("rotate", lambda n, v: _quarter_turn(n, v, 0, 270)),
-    "flip": _cf_set("flip", _cf_flip),
+    "width": _setter("width", _pixels),
+    "w": _setter("width", _pixels),
+    "height": _setter("height", _pixels),
+    "h": _setter("height", _pixels),
+    "fit": _setter("fit", _cf_fit),
+    "format": _setter("format", _cf_format),
+    "f": _setter("format", _cf_format),
+    "quality": _setter("quality", lambda n, v: _whole(n, v, 1, 100)),
+    "q": _setter("quality", lambda n, v: _whole(n, v, 1, 100)),
+    "dpr": _setter("dpr", lambda n, v: _number(n, v, 0, 5, above=True)),
+    "gravity": _setter("gravity", _cf_gravity),
+    "g": _setter("gravity", _cf_gravity),
+    "background": _setter("background", lambda n, v: _hex(v)),
+    "blur": _setter("blur", lambda n, v: _whole(n, v, 0, 250)),
+    "sharpen": _setter("sharpen", lambda n, v: _number(n, v, 0, 10)),
+    "rotate": _setter("rotate", lambda n, v: _quarter_turn(n, v, 0, 270)),
+    "flip": _setter("flip", _cf_flip),
     **dict.fromkeys(_CLOUDFLARE_IGNORED, _cf_ignored),
 }
 
@@ -154,7 +153,7 @@ def _cloudflare_pairs(ask: Ask) -> list[Pair]:
     if fit is Fit.FILL and "background" not in ask:
         pairs.append(("fill-color", "ffffff"))  # Cloudflare pads with white
     if "dpr" in ask:
-        pairs.append(("dpr", _decimal(ask["dpr"])))
+        pairs.append(("dpr", decimal_text(ask["dpr"])))
     if "quality" in ask:
         pairs.append(("q", str(ask["quality"])))
     fmt = ask.get("format")

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from catalog import InvalidName, check_image_key, check_library_name
 from origin.errors import BadRequest
-from origin.spec import MAX_DIMENSION, Crop, Fit
+from origin.spec import MAX_DIMENSION, Crop, Fit, decimal_text
 
 Pair = tuple[str, str]
 Ask = dict[str, Any]  # what a path's options asked for so far, before it becomes pairs
@@ -82,11 +82,6 @@ def _number(option: str, value: str, low: float, high: float, *, above: bool = F
             option, value, f"a number {'above' if above else 'from'} {low:g} to {high:g}"
         )
     return number
-
-
-def _decimal(value: float) -> str:
-    """At most four decimals, as the imgix dialect reads them."""
-    return f"{value:.4f}".rstrip("0").rstrip(".") or "0"
 
 
 def _unquoted(text: str) -> str:
@@ -176,8 +171,8 @@ def _crop_pairs(gravity: Gravity) -> list[Pair]:
     if gravity.focal:
         return [
             ("crop", Crop.FOCALPOINT.value),
-            ("fp-x", _decimal(gravity.x)),
-            ("fp-y", _decimal(gravity.y)),
+            ("fp-x", decimal_text(gravity.x)),
+            ("fp-y", decimal_text(gravity.y)),
         ]
     sides = [_SIDE_NAMES.get(("y", gravity.y)), _SIDE_NAMES.get(("x", gravity.x))]
     named = [side for side in sides if side is not None]
@@ -205,7 +200,9 @@ def _quarter_turn(option: str, value: str, low: int = -3600, high: int = 3600) -
     return degrees % 360
 
 
-def _cf_set(field: str, parse: Callable[[str, str], Any]) -> Callable[[str, str, Ask], None]:
+def _setter(field: str, parse: Callable[[str, str], Any]) -> Callable[[str, str, Ask], None]:
+    """An option that sets one field of the ask from its parsed value."""
+
     def apply(name: str, value: str, ask: Ask) -> None:
         ask[field] = parse(name, value)
 

@@ -20,7 +20,6 @@ from origin.adapters.common import (
     Pair,
     Turn,
     _bad_path,
-    _decimal,
     _image,
     _invalid,
     _number,
@@ -32,10 +31,10 @@ from origin.adapters.common import (
     _unsupported,
     _whole,
 )
+from origin.dialect import MAX_SOURCE_SIDE
 from origin.errors import BadRequest
-from origin.spec import MAX_DIMENSION, Crop, Fit
+from origin.spec import MAX_DIMENSION, Crop, Fit, decimal_text
 
-MAX_SOURCE_SIDE = 65_535  # as the imgix dialect's rect: source pixels
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 _HEX6 = re.compile(r"[0-9a-fA-F]{6}", re.ASCII)
 
@@ -408,7 +407,7 @@ def _imgproxy_pairs(ask: Ask) -> list[Pair]:
     pairs += _picture(sides[0], sides[1], fit, gravity, turn)
     dpr = ask.get("dpr", 1.0)
     if "dpr" in ask:
-        pairs.append(("dpr", _decimal(dpr)))
+        pairs.append(("dpr", decimal_text(dpr)))
     if ask.get("pad"):
         pairs.append(("pad", str(round(ask["pad"] * dpr))))  # imgproxy's padding is in CSS pixels
     if "quality" in ask:

@@ -18,7 +18,6 @@ from origin.adapters.common import (
     Pair,
     Turn,
     _bad_path,
-    _cf_set,
     _hex,
     _image,
     _invalid,
@@ -27,6 +26,7 @@ from origin.adapters.common import (
     _pixels,
     _quarter_turn,
     _refused,
+    _setter,
     _unquoted,
     _unsupported,
     _whole,
@@ -155,32 +155,28 @@ def _ipx_sigma(low: float, high: float, *, above: bool = False) -> Callable[[str
     return parse
 
 
-def _ipx_set(field: str, parse: Callable[[str, str], Any]) -> Callable[[str, str, Ask], None]:
-    return _cf_set(field, parse)
-
-
 _IPX_MODIFIERS: dict[str, Callable[[str, str, Ask], None]] = {
-    "width": _ipx_set("width", _pixels),
-    "w": _ipx_set("width", _pixels),
-    "height": _ipx_set("height", _pixels),
-    "h": _ipx_set("height", _pixels),
-    "resize": _ipx_set("size", _ipx_size),
-    "s": _ipx_set("size", _ipx_size),
-    "enlarge": _ipx_set("enlarge", _ipx_flag),
-    "fit": _ipx_set("fit", _ipx_choice(_IPX_FITS)),
-    "position": _ipx_set("gravity", _ipx_choice(_IPX_POSITIONS)),
-    "pos": _ipx_set("gravity", _ipx_choice(_IPX_POSITIONS)),
-    "background": _ipx_set("background", lambda n, v: _hex(v)),
-    "b": _ipx_set("background", lambda n, v: _hex(v)),
-    "format": _ipx_set("format", _ipx_format),
-    "f": _ipx_set("format", _ipx_format),
-    "quality": _ipx_set("quality", lambda n, v: _whole(n, v, 1, 100)),
-    "q": _ipx_set("quality", lambda n, v: _whole(n, v, 1, 100)),
-    "rotate": _ipx_set("rotate", _ipx_rotate),
-    "flip": _ipx_set("flip", _ipx_flag),  # sharp's flip: upside down
-    "flop": _ipx_set("flop", _ipx_flag),  # sharp's flop: mirrored
-    "blur": _ipx_set("blur", _ipx_sigma(0.3, MAX_BLUR_SIGMA)),  # sharp's least is 0.3
-    "sharpen": _ipx_set("sharpen", _ipx_sigma(0, MAX_SHARPEN_SIGMA, above=True)),
+    "width": _setter("width", _pixels),
+    "w": _setter("width", _pixels),
+    "height": _setter("height", _pixels),
+    "h": _setter("height", _pixels),
+    "resize": _setter("size", _ipx_size),
+    "s": _setter("size", _ipx_size),
+    "enlarge": _setter("enlarge", _ipx_flag),
+    "fit": _setter("fit", _ipx_choice(_IPX_FITS)),
+    "position": _setter("gravity", _ipx_choice(_IPX_POSITIONS)),
+    "pos": _setter("gravity", _ipx_choice(_IPX_POSITIONS)),
+    "background": _setter("background", lambda n, v: _hex(v)),
+    "b": _setter("background", lambda n, v: _hex(v)),
+    "format": _setter("format", _ipx_format),
+    "f": _setter("format", _ipx_format),
+    "quality": _setter("quality", lambda n, v: _whole(n, v, 1, 100)),
+    "q": _setter("quality", lambda n, v: _whole(n, v, 1, 100)),
+    "rotate": _setter("rotate", _ipx_rotate),
+    "flip": _setter("flip", _ipx_flag),  # sharp's flip: upside down
+    "flop": _setter("flop", _ipx_flag),  # sharp's flop: mirrored
+    "blur": _setter("blur", _ipx_sigma(0.3, MAX_BLUR_SIGMA)),  # sharp's least is 0.3
+    "sharpen": _setter("sharpen", _ipx_sigma(0, MAX_SHARPEN_SIGMA, above=True)),
 }
 
 

@@ -1,4 +1,4 @@
-"""What an original is, for imgix's `fm=json` and `fm=blurhash` (and upload analysis).
+"""What an original is, for imgix's `fm=json` and `fm=blurhash`.
 
 Blocking; runs in a worker thread. Reads the header, then decodes one 64-pixel
 thumbnail that gives both the blurhash and the dominant colour.

@@ -22,8 +22,8 @@ class Plan:
     load: tuple[int, int]  # decode the whole source to exactly this size
     region: Box | None  # then keep this part of it (the rect, scaled), if not all
     resize: tuple[int, int] | None = None  # then resize that part to this size
-    crop: Box | None = None  # then cut this box out of the region
-    smart: str | None = None  # or let libvips place a box of crop's size: its `interesting`
+    # Then a box this size, placed by libvips' smartcrop with this `interesting`.
+    smart: tuple[int, int, str] | None = None
     canvas: tuple[int, int] | None = None  # then centre the result on a box this size
 
     @property
@@ -31,8 +31,8 @@ class Plan:
         """The picture's size before rotation and padding."""
         if self.canvas is not None:
             return self.canvas
-        if self.crop is not None:
-            return self.crop[2:]
+        if self.smart is not None:
+            return self.smart[:2]
         if self.resize is not None:
             return self.resize
         return self.region[2:] if self.region is not None else self.load
@@ -71,33 +71,55 @@ def plan(
 ) -> Plan:
     """The geometry for `spec` on a source of `source` size (as displayed), using
     `region` of it; BadRequest when the output passes MAX_DIMENSION a side or
-    `max_pixels` in all."""
+    `max_pixels` in all, or a smart crop would choose from more than `max_pixels`."""
     region = region or (0, 0, *source)
     rw, rh = region[2:]
     box_w, box_h = _box(spec, rw, rh)
-    crop_size: tuple[int, int] | None = None
-    canvas = None
     if spec.fit is Fit.SCALE and box_w is not None and box_h is not None:
-        size = (box_w, box_h)
+        result = _placed(source, region, (box_w, box_h))
     elif spec.fit in (Fit.CROP, Fit.MIN) and box_w is not None and box_h is not None:
-        cover = max(box_w / rw, box_h / rh)
-        if spec.fit is Fit.MIN and cover > 1:
-            # Never enlarge: the largest box of the asked shape the region holds.
-            cover, box_w, box_h = 1.0, _round(box_w / cover), _round(box_h / cover)
-        if Crop.FOCALPOINT in spec.crop:
-            cover *= spec.focal[2]
-        size = (max(box_w, _round(rw * cover)), max(box_h, _round(rh * cover)))
-        crop_size = (box_w, box_h)
-        # What is cut from is made first (and held in memory for a smart crop): a
-        # thin box over a square source must not make a huge one.
-        _check_size("the picture to crop from", size, max_pixels)
+        result = _cropped(spec, source, region, box_w, box_h, max_pixels)
     else:
         size = _fitted(spec, rw, rh, box_w, box_h)
+        canvas = None
         if spec.fit in (Fit.FILL, Fit.FILLMAX) and box_w and box_h and (box_w, box_h) != size:
             canvas = (box_w, box_h)
-    result = _placed(spec, source, region, size, crop_size, canvas)
+        result = _placed(source, region, size, canvas=canvas)
     _check_output(spec, result.size, max_pixels)
     return result
+
+
+def _cropped(
+    spec: TransformSpec,
+    source: tuple[int, int],
+    region: Box,
+    box_w: int,
+    box_h: int,
+    max_pixels: int,
+) -> Plan:
+    """Cover the box, then cut it: where the cut goes is known now for the sides and
+    the focal point, so the box becomes a region of the source and nothing larger
+    than the output is ever made; a smart crop needs the covering picture itself."""
+    x, y, rw, rh = region
+    cover = max(box_w / rw, box_h / rh)
+    if spec.fit is Fit.MIN and cover > 1:
+        # Never enlarge: the largest box of the asked shape the region holds.
+        cover, box_w, box_h = 1.0, _round(box_w / cover), _round(box_h / cover)
+    if Crop.FOCALPOINT in spec.crop:
+        cover *= spec.focal[2]
+    size = (max(box_w, _round(rw * cover)), max(box_h, _round(rh * cover)))
+    smart = _SMART.get(spec.crop[0]) if spec.crop else None
+    if smart is not None:
+        # libvips holds the covering picture in memory to choose the place.
+        _check_size("the picture a smart crop chooses from", size, max_pixels, MAX_SMART_SIDE)
+        return _placed(source, region, size, smart=(box_w, box_h, smart))
+    fx, fy = _anchor(spec)
+    sx, sy = size[0] / rw, size[1] / rh
+    left = min(round(_offset(size[0], box_w, fx) / sx), rw - 1)
+    top = min(round(_offset(size[1], box_h, fy) / sy), rh - 1)
+    width = min(max(1, round(box_w / sx)), rw - left)
+    height = min(max(1, round(box_h / sy)), rh - top)
+    return _placed(source, (x + left, y + top, width, height), (box_w, box_h))
 
 
 def _box(spec: TransformSpec, rw: int, rh: int) -> tuple[int | None, int | None]:
@@ -154,42 +176,40 @@ def _fitted(
 
 
 def _placed(
-    spec: TransformSpec,
     source: tuple[int, int],
     region: Box,
     size: tuple[int, int],
-    crop_size: tuple[int, int] | None,
-    canvas: tuple[int, int] | None,
+    *,
+    smart: tuple[int, int, str] | None = None,
+    canvas: tuple[int, int] | None = None,
 ) -> Plan:
-    """How to get the region at `size`, and where the crop goes in it."""
+    """How to get the region at `size`: shrunk on load with the rest of the source
+    and then cut out, or cut out first when it is enlarged."""
     sw, sh = source
     x, y, rw, rh = region
     sx, sy = size[0] / rw, size[1] / rh
     if (x, y, rw, rh) == (0, 0, sw, sh):
         load, scaled, resize = size, None, None
     elif sx <= 1 and sy <= 1:
-        # Shrink the whole source on load, then cut the region out at its final size.
         load = (_round(sw * sx), _round(sh * sy))
         left, top = min(math.floor(x * sx), load[0] - 1), min(math.floor(y * sy), load[1] - 1)
         scaled = (left, top, min(size[0], load[0] - left), min(size[1], load[1] - top))
         resize, size = None, scaled[2:]
     else:
-        # Enlarging a region: cut it at the source's size first, never decode the
-        # whole source enlarged.
+        # Never decode the whole source enlarged.
         load, scaled, resize = source, region, size
-    if crop_size is None:
+    if smart is None:
         return Plan(load, scaled, resize, canvas=canvas)
-    crop_w, crop_h = min(crop_size[0], size[0]), min(crop_size[1], size[1])
-    smart = _SMART.get(spec.crop[0]) if spec.crop else None
-    if smart is not None:
-        return Plan(load, scaled, resize, crop=(0, 0, crop_w, crop_h), smart=smart)
-    fx, fy = _anchor(spec)
-    left = _offset(size[0], crop_w, fx)
-    top = _offset(size[1], crop_h, fy)
-    return Plan(load, scaled, resize, crop=(left, top, crop_w, crop_h))
+    crop_w, crop_h, interesting = smart
+    return Plan(
+        load, scaled, resize, smart=(min(crop_w, size[0]), min(crop_h, size[1]), interesting)
+    )
 
 
 _SMART = {Crop.ENTROPY: "entropy", Crop.EDGES: "attention"}
+# A smart crop's covering picture may pass MAX_DIMENSION (a thin box on a large source);
+# the pixel budget is what bounds its memory.
+MAX_SMART_SIDE = 65_535
 
 
 def _anchor(spec: TransformSpec) -> tuple[float, float]:
@@ -222,11 +242,13 @@ def _check_output(spec: TransformSpec, size: tuple[int, int], max_pixels: int) -
     _check_size("the output", output_size(spec, size), max_pixels)
 
 
-def _check_size(what: str, size: tuple[int, int], max_pixels: int) -> None:
+def _check_size(
+    what: str, size: tuple[int, int], max_pixels: int, max_side: int = MAX_DIMENSION
+) -> None:
     width, height = size
-    if width > MAX_DIMENSION or height > MAX_DIMENSION or width * height > max_pixels:
+    if width > max_side or height > max_side or width * height > max_pixels:
         raise BadRequest(
-            f"{what} would be {width}x{height}; the most is {MAX_DIMENSION} a side "
+            f"{what} would be {width}x{height}; the most is {max_side} a side "
             f"and {max_pixels} pixels in all",
             code="output_too_large",
         )

@@ -48,6 +48,7 @@ def _kill_after(image: pyvips.Image, deadline: float) -> None:
 
 
 TRIM_SAMPLE = 1024  # trim=auto looks for borders on a copy at most this large
+MIN_TRIM_SAMPLE = 3
 TRIM_THRESHOLD = 10  # how far from the border colour a pixel may be and still be border
 
 
@@ -62,9 +63,14 @@ def trimmed(original: bytes, header: Header, region: Box) -> Box:
         height=max(1, round(header.height * scale)),
         size="force",
     )
-    sample = to_srgb(sample).extract_area(
-        round(x * scale), round(y * scale), max(1, round(w * scale)), max(1, round(h * scale))
-    )
+    # The region on the sample, kept inside it whatever the rounding.
+    box_x = min(round(x * scale), sample.width - 1)
+    box_y = min(round(y * scale), sample.height - 1)
+    box_w = min(max(1, round(w * scale)), sample.width - box_x)
+    box_h = min(max(1, round(h * scale)), sample.height - box_y)
+    if box_w < MIN_TRIM_SAMPLE or box_h < MIN_TRIM_SAMPLE:
+        return region  # too small to tell a border from the picture (libvips' 3x3 median)
+    sample = to_srgb(sample).extract_area(box_x, box_y, box_w, box_h)
     sample = sample.flatten() if sample.hasalpha() else sample
     left, top, width, height = sample.find_trim(
         threshold=TRIM_THRESHOLD, background=sample.getpoint(0, 0)

@@ -13,8 +13,8 @@ from functools import partial
 
 import pyvips
 
-from origin.pipeline.plan import Box, Plan
-from origin.spec import Colour, ColourSpace, Fill, Flip, OutputFormat, TransformSpec
+from origin.pipeline.plan import Plan
+from origin.spec import Colour, Fill, Flip, OutputFormat, TransformSpec
 
 Step = Callable[[pyvips.Image], pyvips.Image]
 
@@ -47,11 +47,26 @@ def premultiplied(image: pyvips.Image, operation: Step) -> pyvips.Image:
     return operation(image.premultiply()).unpremultiply().cast(image.format)
 
 
+BLUR_SHRINK_SIGMA = 8.0  # past this sigma, blur a shrunk copy: same look, bounded cost
+
+
 def gaussblur(image: pyvips.Image, sigma: float) -> pyvips.Image:
-    """libvips' Gaussian blur, approximate (fast at large sigmas) where that works:
-    libvips 8.18 makes an all-black image of an approximate blur with a sigma from
-    0.2 to 0.55 (imgix's blur=2 to 5), and a small mask is cheap anyway."""
-    return image.gaussblur(sigma, precision="approximate") if sigma >= 1 else image.gaussblur(sigma)
+    """A Gaussian blur whose cost grows with the pixels, not with sigma.
+
+    A large blur (blur=2000 is sigma 200) is made on a copy shrunk so that its sigma
+    is BLUR_SHRINK_SIGMA, then enlarged back: a mask 200 pixels wide over a large
+    output would cost seconds of CPU per request. Approximate precision is fast but
+    libvips 8.18 makes an all-black image of it with a sigma from 0.2 to 0.55
+    (imgix's blur=2 to 5); small masks are cheap exact anyway."""
+    if sigma < 1:
+        return image.gaussblur(sigma)
+    if sigma <= BLUR_SHRINK_SIGMA:
+        return image.gaussblur(sigma, precision="approximate")
+    shrink = sigma / BLUR_SHRINK_SIGMA
+    width, height = image.width, image.height
+    small = image.resize(1 / shrink)
+    blurred = small.gaussblur(BLUR_SHRINK_SIGMA, precision="approximate")
+    return blurred.resize(width / blurred.width, vscale=height / blurred.height)
 
 
 def to_srgb(image: pyvips.Image) -> pyvips.Image:
@@ -89,17 +104,13 @@ def _pixel(image: pyvips.Image, colour: Colour) -> list[int]:
 CLEAR = Colour(0, 0, 0, 0)
 
 
-def crop(image: pyvips.Image, box: Box) -> pyvips.Image:
-    return image.extract_area(*box)
-
-
-def smart_crop(image: pyvips.Image, box: Box, interesting: str) -> pyvips.Image:
+def smart_crop(image: pyvips.Image, size: tuple[int, int], interesting: str) -> pyvips.Image:
     """A box of that size where libvips finds the most entropy or attention.
 
     smartcrop reads its input more than once, which a sequential load cannot give
     ("out of order read"): it works on a copy in memory, as libvips' thumbnail does.
     The copy is at most the planned size; render's deadline covers making it."""
-    return image.copy_memory().smartcrop(box[2], box[3], interesting=interesting)
+    return image.copy_memory().smartcrop(*size, interesting=interesting)
 
 
 def solid_canvas(
@@ -114,7 +125,10 @@ def solid_canvas(
 
 
 def blurred_canvas(image: pyvips.Image, box: tuple[int, int]) -> pyvips.Image:
-    """Centre the image on a blurred copy of itself stretched to cover the box."""
+    """Centre the image on a blurred copy of itself stretched to cover the box. The
+    picture is read twice (backdrop and foreground), which a sequential load cannot
+    give: both come from one copy in memory, the picture at its fitted size."""
+    image = image.copy_memory()
     cover = max(box[0] / image.width, box[1] / image.height)
     backdrop = premultiplied(
         image,
@@ -190,12 +204,9 @@ def flatten(image: pyvips.Image) -> pyvips.Image:
 
 def steps_for(plan: Plan, spec: TransformSpec, fmt: OutputFormat) -> tuple[Step, ...]:
     steps: list[Step] = [to_srgb]
-    if plan.crop is not None:
-        steps.append(
-            partial(smart_crop, box=plan.crop, interesting=plan.smart)
-            if plan.smart
-            else partial(crop, box=plan.crop)
-        )
+    if plan.smart is not None:
+        width, height, interesting = plan.smart
+        steps.append(partial(smart_crop, size=(width, height), interesting=interesting))
     if plan.canvas is not None:
         steps.append(
             partial(blurred_canvas, box=plan.canvas)
@@ -219,8 +230,3 @@ def steps_for(plan: Plan, spec: TransformSpec, fmt: OutputFormat) -> tuple[Step,
     if fmt is OutputFormat.PNG32:
         steps.append(with_alpha)
     return tuple(steps)
-
-
-def keeps_profile(spec: TransformSpec) -> bool:
-    """Whether the output carries an ICC profile (sRGB's, or the source's own)."""
-    return spec.colour_space is not ColourSpace.STRIP
