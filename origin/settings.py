@@ -53,14 +53,52 @@ class OriginSettings:
             "(503 `render_timeout`).",
         },
     )
-    cache_control: str = field(
-        default="public, max-age=31536000, immutable",
+    max_age: int = field(
+        default=86_400,
         metadata={
-            "env": "IMGORIGIN_CACHE_CONTROL",
-            "help": "Cache-Control of served variants. A variant URL's bytes never change "
-            "(replacing an original makes new variants), hence `immutable`.",
+            "env": "IMGORIGIN_MAX_AGE",
+            "min": 0,
+            "help": "Seconds browsers may keep a variant (`max-age`). Short, because "
+            "replacing an original changes what a URL shows and no purge reaches a browser.",
         },
     )
+    s_maxage: int = field(
+        default=31_536_000,
+        metadata={
+            "env": "IMGORIGIN_S_MAXAGE",
+            "min": 0,
+            "help": "Seconds shared caches (nginx, the CDN) may keep a variant (`s-maxage`); "
+            "long, since purges reach them.",
+        },
+    )
+    stale_while_revalidate: int = field(
+        default=86_400,
+        metadata={
+            "env": "IMGORIGIN_STALE_WHILE_REVALIDATE",
+            "min": 0,
+            "help": "Seconds a cache may serve a stale variant while it fetches a fresh one.",
+        },
+    )
+    error_max_age: int = field(
+        default=60,
+        metadata={
+            "env": "IMGORIGIN_ERROR_MAX_AGE",
+            "min": 0,
+            "help": "Seconds caches may keep a 400, 404 or 422 from the origin, so that a "
+            "CDN neither hammers the origin with a bad URL nor pins the error; 0: no-store.",
+        },
+    )
+
+    @property
+    def cache_control(self) -> str:
+        return (
+            f"public, max-age={self.max_age}, s-maxage={self.s_maxage}, "
+            f"stale-while-revalidate={self.stale_while_revalidate}"
+        )
+
+    @property
+    def error_cache_control(self) -> str:
+        return f"public, max-age={self.error_max_age}" if self.error_max_age else "no-store"
 
     @property
     def render_limits(self) -> RenderLimits:

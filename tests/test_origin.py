@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -29,7 +32,9 @@ async def test_first_request_renders_then_the_store_serves(
     assert first.status == 200
     assert first.headers["Content-Type"] == "image/webp"
     assert first.headers["X-Cache"] == "MISS"
-    assert first.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert first.headers["Cache-Control"] == (
+        "public, max-age=86400, s-maxage=31536000, stale-while-revalidate=86400"
+    )
     assert "Vary" not in first.headers
     rendered = images.encoded(await first.read())
     assert (rendered.width, rendered.height) == (400, 267)
@@ -184,7 +189,7 @@ async def test_bad_parameters(origin: TestClient, photo_path: str, query: str, c
     response = await origin.get(URL(f"{photo_path}?{query}", encoded=True))
     assert response.status == 400
     assert await error_of(response) == code
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "public, max-age=60"  # briefly, as a 404
 
 
 @pytest.mark.parametrize(
@@ -292,3 +297,35 @@ async def test_fm_json_and_blurhash_describe_the_original(
     assert await blurhash.text() == described["blurhash"]
     again = await origin.get(photo_path + "?fm=json")  # w is ignored: one variant
     assert again.headers["X-Cache"] == "HIT"
+
+
+async def test_variant_headers_for_cdns(origin: TestClient, photo_path: str) -> None:
+    response = await origin.get(photo_path + "?w=64")
+    tags = response.headers["Surrogate-Key"].split(" ")
+    assert tags[0] == f"library-{photo_path.split('/')[1]}"
+    assert re.fullmatch(r"image-[a-z0-9]+", tags[1])
+    assert response.headers["Cache-Tag"] == ",".join(tags)
+    assert response.headers["Content-Security-Policy"] == "default-src 'none'"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    modified = parsedate_to_datetime(response.headers["Last-Modified"])
+    assert abs((datetime.now(UTC) - modified).total_seconds()) < 600
+    hit = await origin.get(photo_path + "?w=64")
+    assert hit.headers["X-Cache"] == "HIT"
+    for name in ("Surrogate-Key", "Cache-Tag", "Last-Modified", "Content-Security-Policy"):
+        assert hit.headers[name] == response.headers[name]
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "cache_control"),
+    [
+        ("/{library}/no-such.jpg", 404, "public, max-age=60"),
+        ("/{library}/cats/tom.jpg?w=abc", 400, "public, max-age=60"),
+        ("/{library}/cats/tom.jpg?s=abc", 403, "no-store"),  # a signature can change
+    ],
+)
+async def test_errors_are_cached_briefly_or_not_at_all(
+    origin: TestClient, photo_path: str, path: str, status: int, cache_control: str
+) -> None:
+    response = await origin.get(path.format(library=photo_path.split("/")[1]))
+    assert response.status == status
+    assert response.headers["Cache-Control"] == cache_control
