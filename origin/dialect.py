@@ -251,8 +251,12 @@ def read(query_string: str, rules: LibrarySettings = DEFAULT_RULES) -> Request:
     return read_pairs(_pairs(query_string), rules)
 
 
-def read_pairs(pairs: Iterable[tuple[str, str]], rules: LibrarySettings) -> Request:
-    """Read decoded (name, value) pairs, the common ground of every dialect."""
+def read_pairs(
+    pairs: Iterable[tuple[str, str]], rules: LibrarySettings, *, signed: bool = False
+) -> Request:
+    """Read decoded (name, value) pairs, the common ground of every dialect. A URL is
+    signed when its path carries a checked signature (`signed`) or it has an `s`
+    (which signing.check then verifies): the limits for unsigned URLs spare it."""
     given = _decoded(pairs)
     named = [given.pop(alias) for alias in ("p", "preset") if alias in given]
     if len(named) > 1:
@@ -271,8 +275,7 @@ def read_pairs(pairs: Iterable[tuple[str, str]], rules: LibrarySettings) -> Requ
             raise BadRequest(f"unknown parameter {name!r}", code="unknown_parameter")
         fields[param.field] = param.parse(name, value)
     download = fields.pop("download", None)
-    signed = "signature" in fields
-    fields.pop("signature", None)
+    signed = fields.pop("signature", None) is not None or signed
     fields.pop("expires", None)
     spec = _spec(fields)
     if not signed:  # limits for URLs anyone can write, not for signed ones

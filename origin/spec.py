@@ -201,10 +201,15 @@ class TransformSpec:
         if fit not in (Fit.CROP, Fit.MIN) or sides == 2:
             aspect = None  # two sides already make the shape
         width, height = self.width, self.height
+        # A pixel side and `ar` are two sides (when the other can be written).
         if aspect is not None and isinstance(width, int) and height is None:
-            height, aspect = max(1, math.floor(width / aspect + 0.5)), None
+            other = max(1, math.floor(width / aspect + 0.5))
+            if other <= MAX_DIMENSION:
+                height, aspect = other, None
         elif aspect is not None and isinstance(height, int) and width is None:
-            width, aspect = max(1, math.floor(height * aspect + 0.5)), None
+            other = max(1, math.floor(height * aspect + 0.5))
+            if other <= MAX_DIMENSION:
+                width, aspect = other, None
         crop = _crop_modes(self.crop) if fit in (Fit.CROP, Fit.MIN) else ()
         filled = fit in (Fit.FILL, Fit.FILLMAX)
         fill = self.fill if filled else Fill.SOLID

@@ -60,7 +60,5 @@ def read(address: Address, rules: LibrarySettings, *, signed: bool = False) -> d
     """The request an address makes under its library's rules. `signed`: its signature
     was checked (signing.check_path_signature), so the limits for unsigned URLs, such
     as width snapping, do not apply, as for a native URL with a good `s`."""
-    pairs = address.pairs
-    if signed and address.signature is not None:
-        pairs += (("s", address.signature),)  # read as a native URL's `s`: signed
-    return dialect.read_pairs(pairs, rules)
+    signed = signed and address.signature is not None  # only a path can carry one
+    return dialect.read_pairs(address.pairs, rules, signed=signed)

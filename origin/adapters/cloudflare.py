@@ -13,6 +13,7 @@ from origin.adapters.common import (
     Gravity,
     Pair,
     Turn,
+    _format_of,
     _hex,
     _image,
     _invalid,
@@ -25,7 +26,6 @@ from origin.adapters.common import (
     _unsupported,
     _whole,
 )
-from origin.errors import BadRequest
 from origin.spec import Crop, Fit, decimal_text
 
 _CLOUDFLARE_FITS = {
@@ -39,6 +39,7 @@ _CLOUDFLARE_FITS = {
     "squeeze": Fit.SCALE,
 }
 _CLOUDFLARE_FORMATS = {
+    "auto": "auto",
     "webp": "webp",
     "avif": "avif",
     "png": "png",
@@ -90,17 +91,6 @@ def _cf_fit(name: str, value: str) -> Fit:
     return _CLOUDFLARE_FITS[value]
 
 
-def _cf_format(name: str, value: str) -> str:
-    if value == "auto":
-        return value
-    if value not in _CLOUDFLARE_FORMATS:
-        raise BadRequest(
-            f"{name}={value!r}: output formats are auto, " + ", ".join(_CLOUDFLARE_FORMATS),
-            code="unsupported_format",
-        )
-    return _CLOUDFLARE_FORMATS[value]
-
-
 def _cf_gravity(name: str, value: str) -> Gravity:
     point = _POINT.fullmatch(value)
     if point is not None:
@@ -128,8 +118,8 @@ _CLOUDFLARE_OPTIONS: dict[str, Callable[[str, str, Ask], None]] = {
     "height": _setter("height", _pixels),
     "h": _setter("height", _pixels),
     "fit": _setter("fit", _cf_fit),
-    "format": _setter("format", _cf_format),
-    "f": _setter("format", _cf_format),
+    "format": _setter("format", _format_of(_CLOUDFLARE_FORMATS)),
+    "f": _setter("format", _format_of(_CLOUDFLARE_FORMATS)),
     "quality": _setter("quality", lambda n, v: _whole(n, v, 1, 100)),
     "q": _setter("quality", lambda n, v: _whole(n, v, 1, 100)),
     "dpr": _setter("dpr", lambda n, v: _number(n, v, 0, 5, above=True)),

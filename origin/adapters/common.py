@@ -200,6 +200,20 @@ def _quarter_turn(option: str, value: str, low: int = -3600, high: int = 3600) -
     return degrees % 360
 
 
+def _format_of(formats: dict[str, str]) -> Callable[[str, str], str]:
+    """A service's format names read as `fm` values ("auto": auto=format)."""
+
+    def parse(name: str, value: str) -> str:
+        if value not in formats:
+            raise BadRequest(
+                f"{name} {value!r}: output formats are " + ", ".join(formats),
+                code="unsupported_format",
+            )
+        return formats[value]
+
+    return parse
+
+
 def _setter(field: str, parse: Callable[[str, str], Any]) -> Callable[[str, str, Ask], None]:
     """An option that sets one field of the ask from its parsed value."""
 

@@ -20,6 +20,7 @@ from origin.adapters.common import (
     Pair,
     Turn,
     _bad_path,
+    _format_of,
     _image,
     _invalid,
     _number,
@@ -32,14 +33,20 @@ from origin.adapters.common import (
     _whole,
 )
 from origin.dialect import MAX_SOURCE_SIDE
-from origin.errors import BadRequest
 from origin.spec import MAX_DIMENSION, Crop, Fit, decimal_text
 
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
 _HEX6 = re.compile(r"[0-9a-fA-F]{6}", re.ASCII)
 
-_IMGPROXY_FORMATS = {"jpg": "jpg", "jpeg": "jpg", "png": "png", "webp": "webp"}
-_IMGPROXY_FORMATS |= {"avif": "avif", "gif": "gif"}
+_IMGPROXY_FORMATS = {
+    "jpg": "jpg",
+    "jpeg": "jpg",
+    "png": "png",
+    "webp": "webp",
+    "avif": "avif",
+    "gif": "gif",
+}
+_imgproxy_format = _format_of(_IMGPROXY_FORMATS)
 _RESIZING_TYPES = frozenset({"fit", "fill", "fill-down", "force", "auto"})
 _IMGPROXY_SIDES = {
     "ce": (0.5, 0.5),
@@ -132,15 +139,6 @@ def _go_bool(name: str, value: str) -> bool:
     if value not in _GO_BOOLEANS:
         raise _invalid(name, value, "1, t or true; 0, f or false")
     return _GO_BOOLEANS[value]
-
-
-def _imgproxy_format(name: str, value: str) -> str:
-    if value not in _IMGPROXY_FORMATS:
-        raise BadRequest(
-            f"{name} {value!r}: output formats are jpg, png, webp, avif and gif",
-            code="unsupported_format",
-        )
-    return _IMGPROXY_FORMATS[value]
 
 
 def _gravity(name: str, args: list[str]) -> Gravity:

@@ -18,6 +18,7 @@ from origin.adapters.common import (
     Pair,
     Turn,
     _bad_path,
+    _format_of,
     _hex,
     _image,
     _invalid,
@@ -31,7 +32,6 @@ from origin.adapters.common import (
     _unsupported,
     _whole,
 )
-from origin.errors import BadRequest
 from origin.spec import Crop, Fit
 
 _IPX_SEPARATOR = re.compile(r"[&,]")
@@ -39,12 +39,14 @@ _IPX_VALUE = re.compile(r"[:=_]")
 _IPX_SIZE = re.compile(r"([0-9]{1,6})(?:x([0-9]{1,6}))?", re.ASCII)
 _IPX_FITS = frozenset({"cover", "contain", "fill", "inside", "outside"})
 _IPX_FORMATS = {
-    "jpg": "pjpg",
+    "jpg": "pjpg",  # ipx writes progressive JPEG
     "jpeg": "pjpg",
     "png": "png",
     "webp": "webp",
-}  # ipx: progressive JPEG
-_IPX_FORMATS |= {"avif": "avif", "gif": "gif", "auto": "auto"}
+    "avif": "avif",
+    "gif": "gif",
+    "auto": "auto",
+}
 _IPX_POSITIONS = {
     "top": Gravity(0.5, 0.0),
     "right top": Gravity(1.0, 0.0),
@@ -80,11 +82,20 @@ _IPX_POSITIONS |= {
         (4, "south"),
         (6, "southeast"),
         (8, "west"),
+        (9, "northwest"),
+        (12, "southwest"),
         (16, "entropy"),
         (17, "attention"),
     )
 }
 _IPX_FLAGS = frozenset({"", "true", "1"})
+# sharp's fits as imgix's, with enlarge and without.
+_IPX_FIT_MODES = {
+    "cover": (Fit.CROP, Fit.MIN),
+    "contain": (Fit.FILL, Fit.FILLMAX),
+    "fill": (Fit.SCALE, Fit.SCALE),
+    "inside": (Fit.CLIP, Fit.MAX),
+}
 
 
 def ipx(path: str) -> Address:
@@ -127,15 +138,6 @@ def _ipx_choice(choices: Any) -> Callable[[str, str], Any]:
     return parse
 
 
-def _ipx_format(name: str, value: str) -> str:
-    if value not in _IPX_FORMATS:
-        raise BadRequest(
-            f"{name}_{value}: output formats are " + ", ".join(_IPX_FORMATS),
-            code="unsupported_format",
-        )
-    return _IPX_FORMATS[value]
-
-
 def _ipx_flag(name: str, value: str) -> bool:
     if value not in _IPX_FLAGS:
         raise _invalid(name, value, "no value")
@@ -145,14 +147,6 @@ def _ipx_flag(name: str, value: str) -> bool:
 def _ipx_rotate(name: str, value: str) -> int:
     # No angle: sharp's rotation by the EXIF orientation, which is always applied here.
     return 0 if value == "" else _quarter_turn(name, value)
-
-
-def _ipx_sigma(low: float, high: float, *, above: bool = False) -> Callable[[str, str], float]:
-    def parse(name: str, value: str) -> float:
-        # Without a sigma sharp does a mild pass of its own, which has no match here.
-        return _number(name, value, low, high, above=above)
-
-    return parse
 
 
 _IPX_MODIFIERS: dict[str, Callable[[str, str, Ask], None]] = {
@@ -168,15 +162,17 @@ _IPX_MODIFIERS: dict[str, Callable[[str, str, Ask], None]] = {
     "pos": _setter("gravity", _ipx_choice(_IPX_POSITIONS)),
     "background": _setter("background", lambda n, v: _hex(v)),
     "b": _setter("background", lambda n, v: _hex(v)),
-    "format": _setter("format", _ipx_format),
-    "f": _setter("format", _ipx_format),
+    "format": _setter("format", _format_of(_IPX_FORMATS)),
+    "f": _setter("format", _format_of(_IPX_FORMATS)),
     "quality": _setter("quality", lambda n, v: _whole(n, v, 1, 100)),
     "q": _setter("quality", lambda n, v: _whole(n, v, 1, 100)),
     "rotate": _setter("rotate", _ipx_rotate),
     "flip": _setter("flip", _ipx_flag),  # sharp's flip: upside down
     "flop": _setter("flop", _ipx_flag),  # sharp's flop: mirrored
-    "blur": _setter("blur", _ipx_sigma(0.3, MAX_BLUR_SIGMA)),  # sharp's least is 0.3
-    "sharpen": _setter("sharpen", _ipx_sigma(0, MAX_SHARPEN_SIGMA, above=True)),
+    # sharp's least blur is 0.3; without a sigma it does a mild pass of its own, which
+    # has no match here.
+    "blur": _setter("blur", lambda n, v: _number(n, v, 0.3, MAX_BLUR_SIGMA)),
+    "sharpen": _setter("sharpen", lambda n, v: _number(n, v, 0, MAX_SHARPEN_SIGMA, above=True)),
 }
 
 
@@ -190,9 +186,7 @@ def _ipx_fit(ask: Ask, both_sides: bool) -> Fit:
     fit = ask.get("fit", "cover")
     if fit == "outside":
         raise _refused("fit_outside (cover without cropping) is not supported here")
-    fits = {"cover": (Fit.CROP, Fit.MIN), "contain": (Fit.FILL, Fit.FILLMAX)}
-    fits |= {"fill": (Fit.SCALE, Fit.SCALE), "inside": (Fit.CLIP, Fit.MAX)}
-    return fits[fit][0 if enlarge else 1]
+    return _IPX_FIT_MODES[fit][0 if enlarge else 1]
 
 
 def _ipx_pairs(ask: Ask) -> list[Pair]:

@@ -1,7 +1,9 @@
 """What an original is, for imgix's `fm=json` and `fm=blurhash`.
 
-Blocking; runs in a worker thread. Reads the header, then decodes one 64-pixel
-thumbnail that gives both the blurhash and the dominant colour.
+Blocking; runs in a worker thread. The upload probe says what the original is (and
+refuses what it would refuse at upload), then one 64-pixel thumbnail gives both the
+blurhash and the dominant colour. Rendered once per image version and stored, so the
+probe's own small decode costs little.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import blurhash
 import pyvips
 from PIL import Image
 
-from origin.errors import Unprocessable, UnsupportedMediaType
-from origin.pipeline.formats import sniff
-from origin.pipeline.header import read_header
+from origin.errors import Unprocessable
+from origin.pipeline.probe import probe
 from origin.pipeline.steps import flatten, to_srgb
 from origin.pipeline.vips import VIPS_ERRORS
 from origin.spec import OutputFormat
@@ -44,11 +45,9 @@ class Description:
 
 
 def describe(original: bytes, max_pixels: int) -> Description:
-    """Typed errors for what is not an image, cannot be decoded or is over max_pixels."""
-    fmt = sniff(original)
-    if fmt is None:
-        raise UnsupportedMediaType("not an image we accept", code="unsupported_image")
-    header = read_header(original, max_pixels)
+    """Typed errors for what is not an image, cannot be decoded or is over max_pixels:
+    those of the upload probe, which reads what an original is."""
+    probed = probe(original, max_pixels)
     try:
         # Shrink-on-load and the EXIF orientation, as a render does; size="down" so a
         # tiny original is not blown up into interpolated colours that were never there.
@@ -64,13 +63,13 @@ def describe(original: bytes, max_pixels: int) -> Description:
     pixels: list[Pixel] = list(zip(data[0::3], data[1::3], data[2::3], strict=True))
     picture = Image.frombytes("RGB", (rgb.width, rgb.height), data)
     return Description(
-        width=header.width,
-        height=header.height,
-        format=fmt,
+        width=probed.width,
+        height=probed.height,
+        format=probed.format,
         bytes=len(original),
-        has_alpha=header.has_alpha,
-        frames=header.pages,
-        blurhash=blurhash.encode(picture, *components(header.width, header.height)),
+        has_alpha=probed.has_alpha,
+        frames=probed.pages,
+        blurhash=blurhash.encode(picture, *components(probed.width, probed.height)),
         dominant_color=dominant_color(pixels),
     )
 

@@ -103,7 +103,7 @@ def render(original: bytes, spec: TransformSpec, limits: RenderLimits) -> bytes:
         )
         # Lazy until encode: the steps only describe the pipeline, encode pulls pixels.
         loaded = load(original, geometry, to_srgb=header.has_profile and not keep_colours)
-        # Not every step is lazy: a smart crop computes its input while the steps are
+        # Not every step is lazy: in_memory computes its input while the steps are
         # made. Images made from `loaded` report their progress to it, so the deadline
         # is on it too, and it must stay referenced until encode is done: libvips calls
         # back through it.

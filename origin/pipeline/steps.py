@@ -107,10 +107,8 @@ CLEAR = Colour(0, 0, 0, 0)
 def smart_crop(image: pyvips.Image, size: tuple[int, int], interesting: str) -> pyvips.Image:
     """A box of that size where libvips finds the most entropy or attention.
 
-    smartcrop reads its input more than once, which a sequential load cannot give
-    ("out of order read"): it works on a copy in memory, as libvips' thumbnail does.
-    The copy is at most the planned size; render's deadline covers making it."""
-    return image.copy_memory().smartcrop(*size, interesting=interesting)
+    It reads its input more than once: see in_memory."""
+    return image.smartcrop(*size, interesting=interesting)
 
 
 def solid_canvas(
@@ -126,9 +124,7 @@ def solid_canvas(
 
 def blurred_canvas(image: pyvips.Image, box: tuple[int, int]) -> pyvips.Image:
     """Centre the image on a blurred copy of itself stretched to cover the box. The
-    picture is read twice (backdrop and foreground), which a sequential load cannot
-    give: both come from one copy in memory, the picture at its fitted size."""
-    image = image.copy_memory()
+    picture is read twice, backdrop and foreground: see in_memory."""
     cover = max(box[0] / image.width, box[1] / image.height)
     backdrop = premultiplied(
         image,
@@ -143,10 +139,7 @@ def blurred_canvas(image: pyvips.Image, box: tuple[int, int]) -> pyvips.Image:
 def rotate(image: pyvips.Image, degrees: int) -> pyvips.Image:
     """Clockwise. Right angles exactly; others on a transparent, larger canvas.
 
-    A turned image reads its input out of order, which a sequential load cannot give
-    ("out of order read" past libvips' line cache): it turns a copy in memory, as
-    thumbnail does for the EXIF orientation. The copy is the picture at its size."""
-    image = image.copy_memory()
+    A turned image reads its input out of order: see in_memory."""
     if degrees % 90 == 0:
         return image.rot(f"d{degrees}")
     image = with_alpha(image)
@@ -157,7 +150,7 @@ def flip(image: pyvips.Image, flip: Flip) -> pyvips.Image:
     if flip in (Flip.H, Flip.HV):
         image = image.flip("horizontal")
     if flip in (Flip.V, Flip.HV):
-        image = image.copy_memory().flip("vertical")  # bottom up: out of order, as rotate
+        image = image.flip("vertical")  # bottom up, out of order: see in_memory
     return image
 
 
@@ -202,8 +195,29 @@ def flatten(image: pyvips.Image) -> pyvips.Image:
     return on_background(image, WHITE)
 
 
+def in_memory(image: pyvips.Image) -> pyvips.Image:
+    """The picture copied into memory, for the steps that read their input out of
+    order or more than once (smartcrop, a blurred canvas, turning, flipping bottom
+    up): a sequential load cannot give that ("out of order read" past libvips' line
+    cache). libvips' thumbnail does the same for the EXIF orientation. The copy is
+    the picture at its planned size, made once whatever follows; render's deadline
+    covers making it."""
+    return image.copy_memory()
+
+
+def _reads_out_of_order(plan: Plan, spec: TransformSpec) -> bool:
+    return (
+        plan.smart is not None
+        or (plan.canvas is not None and spec.fill is Fill.BLUR)
+        or spec.rotate != 0
+        or spec.flip in (Flip.V, Flip.HV)
+    )
+
+
 def steps_for(plan: Plan, spec: TransformSpec, fmt: OutputFormat) -> tuple[Step, ...]:
     steps: list[Step] = [to_srgb]
+    if _reads_out_of_order(plan, spec):
+        steps.append(in_memory)
     if plan.smart is not None:
         width, height, interesting = plan.smart
         steps.append(partial(smart_crop, size=(width, height), interesting=interesting))
