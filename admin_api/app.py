@@ -13,11 +13,11 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from admin_api.auth import authorize
+from admin_api.auth import authenticate, authorize, permit
 from admin_api.libraries import library_json, patched
 from admin_api.settings import AdminSettings
-from admin_api.uploads import Upload, read_json, read_upload
-from cache import VariantCache
+from admin_api.uploads import Upload, UploadForm, read_json, read_upload
+from cache import Purger, PurgeReport, PurgeTarget
 from catalog import (
     Catalog,
     Image,
@@ -30,9 +30,9 @@ from catalog import (
     Status,
     UrlPolicy,
 )
-from origin.errors import Conflict, NotFound, error_middleware
+from origin.errors import BadRequest, Conflict, NotFound, error_middleware
 from origin.pipeline.pool import RenderPool
-from origin.pipeline.probe import probe
+from origin.pipeline.probe import Probe, probe
 from storage import BlobStore, original_key
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class Admin:
 
     catalog: Catalog
     store: BlobStore
-    variants: VariantCache
+    purger: Purger
     resolver: Resolver[Image]
     policies: Resolver[UrlPolicy]
     pool: RenderPool
@@ -99,8 +99,7 @@ class Admin:
         The blob is written before the row, so a row never points at nothing; if the
         row cannot be committed the blob is removed again unless another image uses it.
         """
-        found = await self.pool.submit(probe, upload.data, self.max_source_pixels)
-        sha256 = hashlib.sha256(upload.data).hexdigest()
+        found, sha256 = await self._probe(upload)
         image_id = new_image_id()
         new = NewImage(
             id=image_id,
@@ -116,8 +115,7 @@ class Admin:
             tags=upload.form.tags,
         )
         async with self.catalog.original_lock(sha256) as lock:
-            if await self.store.head(original_key(sha256)) is None:
-                await self.store.put(original_key(sha256), upload.data, "application/octet-stream")
+            await self._store_original(sha256, upload)
             try:
                 image = await lock.insert_image(new)
             except BaseException as exc:
@@ -130,6 +128,49 @@ class Admin:
                 raise
         await self.resolver.invalidate(library.name, image.key)
         return image
+
+    async def replace_original(self, library: Library, image_id: str, upload: Upload) -> Image:
+        """The image's next version from new bytes; the old version's variants are purged
+        everywhere, its original removed unless another image uses it. The same bytes
+        again change nothing."""
+        old = await self.image(library, image_id)
+        found, sha256 = await self._probe(upload)
+        if sha256 == old.sha256:
+            return old
+        async with self.catalog.original_lock(sha256) as lock:
+            await self._store_original(sha256, upload)
+            image = await lock.replace_original(
+                old, found.format, found.width, found.height, len(upload.data)
+            )
+            if image is None:  # deleted meanwhile
+                await self._drop_original_if_unused(lock)
+                raise _no_image(library, image_id)
+        await self.resolver.invalidate(library.name, image.key)
+        await self.purge(PurgeTarget(library.name, (image.id,)))
+        async with self.catalog.original_lock(old.sha256) as lock:
+            await self._drop_original_if_unused(lock)
+        return image
+
+    async def _probe(self, upload: Upload) -> tuple[Probe, str]:
+        """What the bytes are (415/422 if they are no image we take), and their hash."""
+        found = await self.pool.submit(probe, upload.data, self.max_source_pixels)
+        return found, hashlib.sha256(upload.data).hexdigest()
+
+    async def _store_original(self, sha256: str, upload: Upload) -> None:
+        """Under the original's lock: the blob, once per content."""
+        if await self.store.head(original_key(sha256)) is None:
+            await self.store.put(original_key(sha256), upload.data, "application/octet-stream")
+
+    async def purge(self, target: PurgeTarget) -> PurgeReport:
+        report = await self.purger.purge(target)
+        log.info(
+            "purged %s (%d images): %d variants, %s",
+            target.library,
+            len(target.image_ids),
+            report.variants,
+            report.hooks,
+        )
+        return report
 
     async def image(self, library: Library, image_id: str) -> Image:
         image = await self.catalog.get_image(library, _checked_id(library, image_id))
@@ -146,10 +187,10 @@ class Admin:
 
     async def delete(self, library: Library, image_id: str) -> None:
         image = await self.set_status(library, image_id, Status.DELETED)
-        purged = await self.variants.purge(image.id)
+        await self.purge(PurgeTarget(library.name, (image.id,)))
         async with self.catalog.original_lock(image.sha256) as lock:
             await self._drop_original_if_unused(lock)
-        log.info("deleted image %s (%s/%s), %d variants", image.id, library.name, image.key, purged)
+        log.info("deleted image %s (%s/%s)", image.id, library.name, image.key)
 
     async def _drop_original_if_unused(self, lock: OriginalLock) -> None:
         if not await lock.in_use():
@@ -190,6 +231,61 @@ async def delete_image(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+async def replace_original(request: web.Request) -> web.Response:
+    admin = request.app[ADMIN]
+    _, library = await authorize(request, admin.catalog, Role.WRITE)
+    upload = await read_upload(
+        request, admin.settings.max_upload_bytes, admin.settings.upload_idle_timeout
+    )
+    if upload.form != UploadForm():
+        raise BadRequest("a replacement takes the file alone", code="unexpected_field")
+    image = await admin.replace_original(library, request.match_info["image_id"], upload)
+    return web.json_response(admin.to_json(image))
+
+
+MAX_PURGE_ITEMS = 1000
+
+
+async def purge(request: web.Request) -> web.Response:
+    """`{"library": L}` purges every image of L; with `"images": [id, ...]` or
+    `"keys": [key, ...]`, those. Names that match no live image are listed as
+    `missing`, not an error: purging what is gone is already done."""
+    admin = request.app[ADMIN]
+    key = await authenticate(request, admin.catalog)
+    body = await read_json(request, MAX_SETTINGS_BYTES, admin.settings.upload_idle_timeout)
+    name = body.get("library")
+    if not isinstance(name, str):
+        raise BadRequest('name the library: {"library": ...}', code="invalid_purge")
+    library = await permit(admin.catalog, key, name, Role.WRITE)
+    unknown = set(body) - {"library", "images", "keys"}
+    if unknown or ("images" in body and "keys" in body):
+        raise BadRequest("give images or keys (or neither), nothing else", code="invalid_purge")
+    column = "id" if "images" in body else "key" if "keys" in body else None
+    if column is None:
+        ids = await admin.catalog.live_image_ids(library)
+        target = PurgeTarget(library.name, tuple(ids), whole_library=True)
+        missing: list[str] = []
+    else:
+        names = body["images" if column == "id" else "keys"]
+        if not (
+            isinstance(names, list)
+            and 0 < len(names) <= MAX_PURGE_ITEMS
+            and all(isinstance(n, str) for n in names)
+        ):
+            raise BadRequest(
+                f"a list of 1 to {MAX_PURGE_ITEMS} strings is expected", code="invalid_purge"
+            )
+        found = await admin.catalog.live_images(library, column, names)
+        named = {getattr(image, column): image.id for image in found}
+        missing = [n for n in names if n not in named]
+        target = PurgeTarget(library.name, tuple(dict.fromkeys(named.values())))
+    report = await admin.purge(target)
+    return web.json_response(
+        {"library": library.name, "images": len(target.image_ids), "missing": missing}
+        | report.to_json()
+    )
+
+
 async def get_library(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
     _, library = await authorize(request, admin.catalog, Role.READ)
@@ -228,4 +324,6 @@ def create_admin_app(admin: Admin) -> web.Application:
     app.router.add_get(images + "/{image_id}", get_image)
     app.router.add_post(images + "/{image_id}/activate", activate_image)
     app.router.add_delete(images + "/{image_id}", delete_image)
+    app.router.add_put(images + "/{image_id}/original", replace_original)
+    app.router.add_post("/v1/purge", purge)
     return app

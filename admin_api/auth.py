@@ -27,12 +27,8 @@ def presented_key(request: web.Request) -> str:
     return key
 
 
-async def authorize(request: web.Request, catalog: Catalog, needed: Role) -> tuple[ApiKey, Library]:
-    """The caller's key and the library of the URL; 401, 403 or 404 otherwise.
-
-    A key scoped to another library gets 403 whether or not the library exists, so
-    keys cannot be used to probe for other tenants' library names.
-    """
+async def authenticate(request: web.Request, catalog: Catalog) -> ApiKey:
+    """The caller's live key; 401 otherwise."""
     key = await catalog.authenticate(presented_key(request))
     if key is None:
         raise Unauthorized(
@@ -40,8 +36,17 @@ async def authorize(request: web.Request, catalog: Catalog, needed: Role) -> tup
             code="invalid_api_key",
             headers=_CHALLENGE,
         )
+    return key
+
+
+async def permit(catalog: Catalog, key: ApiKey, name: str, needed: Role) -> Library:
+    """The library `name` if `key` may act on it with `needed`; 400, 403 or 404 otherwise.
+
+    A key scoped to another library gets 403 whether or not the library exists, so
+    keys cannot be used to probe for other tenants' library names.
+    """
     try:
-        name = check_library_name(request.match_info["library"])
+        name = check_library_name(name)
     except InvalidName as exc:
         raise BadRequest(str(exc), code="invalid_library") from None
     library = await catalog.get_library(name)
@@ -54,4 +59,10 @@ async def authorize(request: web.Request, catalog: Catalog, needed: Role) -> tup
             f"this needs a {needed.value} key; this one is {key.role.value}",
             code="insufficient_role",
         )
-    return key, library
+    return library
+
+
+async def authorize(request: web.Request, catalog: Catalog, needed: Role) -> tuple[ApiKey, Library]:
+    """The caller's key and the library of the URL, as `authenticate` and `permit`."""
+    key = await authenticate(request, catalog)
+    return key, await permit(catalog, key, request.match_info["library"], needed)

@@ -1,4 +1,5 @@
-"""Settings of the variant cache: where renders are coordinated, and for how long."""
+"""Settings of the variant cache: where renders are coordinated, and for how long;
+and which outer caches a purge reaches."""
 
 from __future__ import annotations
 
@@ -55,3 +56,96 @@ class CacheSettings:
     def validate(self) -> None:
         if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss", "unix"):
             raise ValueError("IMGORIGIN_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+
+
+def _urls(value: str) -> tuple[str, ...]:
+    return tuple(u.strip() for u in value.split(",") if u.strip())
+
+
+@dataclass(frozen=True)
+class PurgeSettings:
+    nginx_purge_urls: str = field(
+        default="",
+        metadata={
+            "env": "IMGORIGIN_NGINX_PURGE_URLS",
+            "help": "Comma-separated purge locations of the nginx servers in front "
+            "(`http://nginx:8000/_purge`, as `imgorigin nginx-config` writes them). When "
+            "set, the origin records the URIs it serves per image, and purges evict them.",
+        },
+    )
+    cloudflare_zone_id: str = field(
+        default="",
+        metadata={
+            "env": "IMGORIGIN_CLOUDFLARE_ZONE_ID",
+            "help": "Cloudflare zone whose cache is purged by tag (`Cache-Tag`). Empty: none.",
+        },
+    )
+    cloudflare_api_token: str = field(
+        default="",
+        metadata={
+            "env": "IMGORIGIN_CLOUDFLARE_API_TOKEN",
+            "help": "API token with the zone's Cache Purge permission.",
+        },
+    )
+    cloudflare_api_url: str = field(
+        default="https://api.cloudflare.com/client/v4",
+        metadata={"env": "IMGORIGIN_CLOUDFLARE_API_URL", "help": "Cloudflare's API base URL."},
+    )
+    fastly_service_id: str = field(
+        default="",
+        metadata={
+            "env": "IMGORIGIN_FASTLY_SERVICE_ID",
+            "help": "Fastly service whose cache is purged by `Surrogate-Key`. Empty: none.",
+        },
+    )
+    fastly_api_token: str = field(
+        default="",
+        metadata={
+            "env": "IMGORIGIN_FASTLY_API_TOKEN",
+            "help": "Fastly API token with purge rights (`Fastly-Key`).",
+        },
+    )
+    fastly_api_url: str = field(
+        default="https://api.fastly.com",
+        metadata={"env": "IMGORIGIN_FASTLY_API_URL", "help": "Fastly's API base URL."},
+    )
+    webhook_url: str = field(
+        default="",
+        metadata={
+            "env": "IMGORIGIN_PURGE_WEBHOOK_URL",
+            "help": "URL POSTed a JSON account of every purge (`event`, `library`, "
+            "`images`, `tags`), for caches of your own. Empty: none.",
+        },
+    )
+    webhook_secret: str = field(
+        default="",
+        metadata={
+            "env": "IMGORIGIN_PURGE_WEBHOOK_SECRET",
+            "help": "Signs the purge webhook: `X-Imgorigin-Signature: sha256=<hex HMAC-SHA256 "
+            "of the body>`. Empty: unsigned.",
+        },
+    )
+    timeout: float = field(
+        default=10.0,
+        metadata={
+            "env": "IMGORIGIN_PURGE_TIMEOUT",
+            "above": 0,
+            "help": "Seconds allowed for each purge call to nginx, a CDN or the webhook "
+            "(tried three times).",
+        },
+    )
+
+    @property
+    def nginx_urls(self) -> tuple[str, ...]:
+        return _urls(self.nginx_purge_urls)
+
+    def validate(self) -> None:
+        urls = [*self.nginx_urls, self.cloudflare_api_url, self.fastly_api_url]
+        urls += [self.webhook_url] if self.webhook_url else []
+        for url in urls:
+            if urlsplit(url).scheme not in ("http", "https"):
+                raise ValueError(f"purge URL {url!r} must be http(s)")
+        if self.cloudflare_zone_id and not self.cloudflare_api_token:
+            raise ValueError("IMGORIGIN_CLOUDFLARE_ZONE_ID needs IMGORIGIN_CLOUDFLARE_API_TOKEN")
+        if self.fastly_service_id and not self.fastly_api_token:
+            raise ValueError("IMGORIGIN_FASTLY_SERVICE_ID needs IMGORIGIN_FASTLY_API_TOKEN")

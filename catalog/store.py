@@ -247,6 +247,39 @@ class Catalog:
         found = await self.pool.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", image_id)
         return Image.from_row(found)
 
+    async def live_image_ids(self, library: Library) -> list[str]:
+        """Every image of a library that may still have variants (pending ones too)."""
+        rows = await self.pool.fetch(
+            "SELECT id FROM images WHERE library_id = $1 AND status <> 'deleted'", library.id
+        )
+        return [row["id"] for row in rows]
+
+    async def live_images(self, library: Library, column: str, values: list[str]) -> list[Image]:
+        """The live images of a library whose `column` (id or key) is one of `values`."""
+        assert column in ("id", "key")
+        rows = await self.pool.fetch(
+            _IMAGE_SELECT + f" WHERE i.library_id = $1 AND i.{column} = ANY($2::text[])"
+            " AND i.status <> 'deleted'",
+            library.id,
+            values,
+        )
+        return [Image.from_row(row) for row in rows]
+
+    # URIs served per image, for purges by exact URI (nginx)
+
+    async def record_served(self, image_id: str, uri: str) -> None:
+        await self.pool.execute(
+            "INSERT INTO served_uris (image_id, uri) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            image_id,
+            uri,
+        )
+
+    async def served_uris(self, image_ids: list[str]) -> list[tuple[str, str]]:
+        rows = await self.pool.fetch(
+            "SELECT image_id, uri FROM served_uris WHERE image_id = ANY($1::text[])", image_ids
+        )
+        return [(row["image_id"], row["uri"]) for row in rows]
+
     @asynccontextmanager
     async def original_lock(self, sha256: str) -> AsyncIterator[OriginalLock]:
         """A transaction holding a fleet-wide lock on one content-addressed original.
@@ -305,6 +338,28 @@ class OriginalLock:
             )
             row = await self._conn.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", new.id)
         return Image.from_row(row)
+
+    async def replace_original(
+        self, image: Image, format: str, width: int, height: int, size: int
+    ) -> Image | None:
+        """Point a live image at this original as its next version; None when the
+        image was deleted meanwhile."""
+        updated = await self._conn.fetchval(
+            "UPDATE images SET sha256 = $2, format = $3, width = $4, height = $5, bytes = $6,"
+            " version = version + 1, updated_at = now()"
+            " WHERE id = $1 AND status <> 'deleted' RETURNING id",
+            image.id,
+            self.sha256,
+            format,
+            width,
+            height,
+            size,
+        )
+        if updated is None:
+            return None
+        return Image.from_row(
+            await self._conn.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", image.id)
+        )
 
 
 def _new_secret(scheme: Scheme) -> str:

@@ -12,10 +12,20 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import aiohttp
 from aiohttp import web
 
 from admin_api.app import Admin, create_admin_app
-from cache import FileFlights, Flights, RedisFlights, RedisLink, VariantCache
+from cache import (
+    FileFlights,
+    Flights,
+    Purger,
+    RedisFlights,
+    RedisLink,
+    ServedUris,
+    VariantCache,
+    purge_hooks,
+)
 from catalog import Catalog, Image, Resolver, UrlPolicy, start_embedded
 from catalog.resolver import Lookup
 from imgorigin.settings import Settings
@@ -37,6 +47,8 @@ class Services:
     policies: Resolver[UrlPolicy]
     pool: RenderPool
     redis: RedisLink | None
+    purger: Purger
+    served: ServedUris | None  # recorded for nginx's purge by exact key, when nginx is set
 
     def probes(self) -> tuple[Probe, ...]:
         probes = [Probe("catalog", self.catalog.ping), Probe("store", self.store.health)]
@@ -95,7 +107,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             await link.start(wait=2 * settings.cache.redis_timeout)
             flights = RedisFlights(link, settings.cache.render_lease)
         variants = VariantCache(store, flights, settings.cache.render_wait)
-        yield Services(settings, catalog, store, variants, resolver, policies, pool, link)
+        session = await stack.enter_async_context(
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.purge.timeout))
+        )
+        purger = Purger(variants, purge_hooks(settings.purge, session, catalog))
+        served = ServedUris(catalog) if settings.purge.nginx_urls else None
+        yield Services(
+            settings, catalog, store, variants, resolver, policies, pool, link, purger, served
+        )
 
 
 def _cached(lookup: Lookup[T], settings: Settings, link: RedisLink | None) -> Resolver[T]:
@@ -117,12 +136,13 @@ def build_apps(services: Services) -> tuple[web.Application, web.Application]:
         store=services.store,
         pool=services.pool,
         settings=settings.origin,
+        served=services.served,
         probes=services.probes(),
     )
     admin = Admin(
         catalog=services.catalog,
         store=services.store,
-        variants=services.variants,
+        purger=services.purger,
         resolver=services.resolver,
         policies=services.policies,
         pool=services.pool,

@@ -1,4 +1,4 @@
-"""The `imgorigin` command: serve, migrate, keys, signing, sign, settings."""
+"""The `imgorigin` command: serve, migrate, keys, signing, sign, settings, nginx-config."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from catalog import InvalidName, InvalidSecret, Role, Scheme, check_library_name
+from imgorigin import nginxconf
 from imgorigin.app import open_catalog
 from imgorigin.server import DEMO_LIBRARY, configure_logging, serve
 from imgorigin.settings import Settings, settings_markdown
@@ -91,6 +92,11 @@ def parser() -> argparse.ArgumentParser:
     sign.add_argument("--library", required=True, type=_library)
     sign.add_argument("--key", help="the signing key's id (default: the newest live key)")
     sign.add_argument("--expires-in", type=int, help="seconds until the URL expires")
+
+    nginx = commands.add_parser(
+        "nginx-config", parents=[common], help="print an nginx.conf for the front of the origin"
+    )
+    nginxconf.add_arguments(nginx)
 
     show = commands.add_parser("settings", help="print every setting with its meaning")
     show.add_argument("--markdown", action="store_true", help="as the README's Markdown table")
@@ -204,6 +210,12 @@ def main(argv: list[str] | None = None) -> None:
         settings = settings_from(args)
     except ValueError as exc:
         raise SystemExit(f"imgorigin: {exc}") from None
+    if args.command == "nginx-config":
+        upstream = f"{settings.server.host}:{settings.server.origin_port}"
+        options = nginxconf.options_from(args, upstream, settings.server.data_dir)
+        command = nginxconf.command_line(sys.argv[1:] if argv is None else argv)
+        sys.stdout.write(nginxconf.render(options, command))
+        return
     configure_logging(settings)
     if args.command == "serve":
         serve(settings, args.demo)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from admin_api.settings import AdminSettings
-from cache import CacheSettings
+from cache import CacheSettings, PurgeSettings
 from catalog import CatalogSettings
 from origin.settings import OriginSettings
 from storage import StorageSettings
@@ -78,6 +78,7 @@ class Settings:
     catalog: CatalogSettings = field(default_factory=CatalogSettings)
     storage: StorageSettings = field(default_factory=StorageSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    purge: PurgeSettings = field(default_factory=PurgeSettings)
     origin: OriginSettings = field(default_factory=OriginSettings)
     admin: AdminSettings = field(default_factory=AdminSettings)
 

@@ -1,0 +1,301 @@
+"""Purge: every layer that may hold a variant of an image forgets it.
+
+The layers, in the order they are purged (an outer cache refilled from an inner one
+that still holds the old bytes would keep them):
+1. the blob store: `VariantCache.purge`;
+2. nginx, by exact cache key: the module cannot match a prefix, so the origin records
+   each URI it answered for an image (`ServedUris`) and the purge names them all;
+3. CDNs and a webhook, by tag: the `Surrogate-Key` / `Cache-Tag` values the origin
+   sends with every variant (`image_tag`, `library_tag`).
+
+A hook that fails is retried, then reported: the purge goes on with the other layers
+and says what it could not reach, so the caller can run it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import aiohttp
+from yarl import URL
+
+from cache.settings import PurgeSettings
+from cache.singleflight import VariantCache
+
+log = logging.getLogger(__name__)
+
+# nginx's side of the purge protocol (imgorigin/nginxconf.py writes the config):
+# `{PURGE_PREFIX}/{class}{uri}` evicts the cache key `{class}{uri}`.
+PURGE_PREFIX = "/_purge"
+FORMAT_CLASSES = ("avif", "webp", "other")
+
+ATTEMPTS = 3
+BACKOFF = 0.25  # seconds before the second attempt; doubled for each next one
+NGINX_CONCURRENCY = 16
+
+
+def image_tag(image_id: str) -> str:
+    return f"image-{image_id}"
+
+
+def library_tag(library: str) -> str:
+    return f"library-{library}"
+
+
+class ServedLog(Protocol):
+    """Where the URIs served per image are kept (the catalog)."""
+
+    async def record_served(self, image_id: str, uri: str) -> None: ...
+
+    async def served_uris(self, image_ids: list[str]) -> list[tuple[str, str]]: ...
+
+
+class ServedUris:
+    """Records each URI the origin answers for an image, once per process.
+
+    Rows are only removed when their image is deleted, so a purge, which names every
+    URI ever served, never leaves one behind for nginx to keep; and so this process
+    may remember what it recorded without hearing of purges."""
+
+    def __init__(self, log: ServedLog, remembered: int = 100_000) -> None:
+        self._log = log
+        self._recorded: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._remembered = remembered
+
+    async def record(self, image_id: str, uri: str) -> None:
+        seen = (image_id, uri)
+        if seen in self._recorded:
+            self._recorded.move_to_end(seen)
+            return
+        await self._log.record_served(image_id, uri)
+        self._recorded[seen] = None
+        if len(self._recorded) > self._remembered:
+            self._recorded.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class PurgeTarget:
+    """The variants to purge: of these images, or (`whole_library`) of every image of a
+    library, listed in `image_ids` all the same for the layers that purge by image."""
+
+    library: str
+    image_ids: tuple[str, ...]
+    whole_library: bool = False
+
+    @property
+    def tags(self) -> list[str]:
+        if self.whole_library:
+            return [library_tag(self.library)]
+        return [image_tag(i) for i in self.image_ids]
+
+
+class PurgeFailed(Exception):
+    """A layer could not be purged, after its retries."""
+
+
+class PurgeHook(Protocol):
+    name: str
+
+    async def purge(self, target: PurgeTarget) -> dict[str, int]:
+        """Purge `target` from this layer; counts to report. Raises PurgeFailed."""
+
+
+@dataclass
+class PurgeReport:
+    variants: int = 0
+    hooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return all(result["ok"] for result in self.hooks.values())
+
+    def to_json(self) -> dict[str, Any]:
+        return {"variants": self.variants, "hooks": self.hooks, "complete": self.complete}
+
+
+class Purger:
+    def __init__(self, variants: VariantCache, hooks: Sequence[PurgeHook]) -> None:
+        self._variants = variants
+        self._hooks = hooks
+
+    async def purge(self, target: PurgeTarget) -> PurgeReport:
+        counts = await asyncio.gather(*(self._variants.purge(i) for i in target.image_ids))
+        report = PurgeReport(variants=sum(counts))
+        for hook in self._hooks:  # in order: nginx before the CDNs that pull through it
+            try:
+                report.hooks[hook.name] = {"ok": True, **await hook.purge(target)}
+            except PurgeFailed as exc:
+                log.warning("purge of %s: %s failed: %s", target.library, hook.name, exc)
+                report.hooks[hook.name] = {"ok": False, "error": str(exc)}
+        return report
+
+
+async def _send(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: str | URL,
+    done: Callable[[int], bool] = lambda status: 200 <= status < 300,
+    **kwargs: Any,
+) -> int:
+    """The status of one call, retried with backoff on connection errors, timeouts, 429
+    and 5xx; PurgeFailed unless `done(status)` at last."""
+    problem = ""
+    for attempt in range(ATTEMPTS):
+        if attempt:
+            await asyncio.sleep(BACKOFF * 2 ** (attempt - 1))
+        try:
+            async with session.request(method, url, **kwargs) as response:
+                await response.read()
+                if done(response.status):
+                    return response.status
+                problem = f"HTTP {response.status}"
+                if response.status != 429 and response.status < 500:
+                    break  # our request is wrong; asking again will not help
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            problem = repr(exc)
+    raise PurgeFailed(f"{method} {URL(url).with_query(None)}: {problem}")
+
+
+def _batches(items: list[str], size: int) -> list[list[str]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class NginxPurge:
+    name = "nginx"
+
+    def __init__(self, session: aiohttp.ClientSession, urls: Sequence[str], served: ServedLog):
+        self._session = session
+        self._urls = [u.rstrip("/") for u in urls]
+        self._served = served
+
+    async def purge(self, target: PurgeTarget) -> dict[str, int]:
+        served = await self._served.served_uris(list(target.image_ids))
+        limit = asyncio.Semaphore(NGINX_CONCURRENCY)
+
+        async def evict(base: str, format_class: str, uri: str) -> bool:
+            # The URI goes as it was served, escapes and all: it is the cache key.
+            url = URL(f"{base}/{format_class}{uri}", encoded=True)
+            async with limit:  # 404: nothing cached under that key
+                return await _send(self._session, "GET", url, lambda s: s in (200, 404)) == 200
+
+        results = await asyncio.gather(
+            *(
+                evict(base, format_class, uri)
+                for base in self._urls
+                for _, uri in served
+                for format_class in FORMAT_CLASSES
+            ),
+            return_exceptions=True,
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise PurgeFailed(f"{len(failures)} of {len(results)} keys: {failures[0]}")
+        return {"uris": len(served), "evicted": sum(1 for r in results if r is True)}
+
+
+class CloudflarePurge:
+    """Purge by Cache-Tag (POST /zones/{zone}/purge_cache), 30 tags a call."""
+
+    name = "cloudflare"
+
+    def __init__(self, session: aiohttp.ClientSession, api: str, zone: str, token: str):
+        self._session, self._url, self._token = session, f"{api}/zones/{zone}/purge_cache", token
+
+    async def purge(self, target: PurgeTarget) -> dict[str, int]:
+        batches = _batches(target.tags, 30)
+        for tags in batches:
+            await _send(
+                self._session,
+                "POST",
+                self._url,
+                json={"tags": tags},
+                headers={"Authorization": f"Bearer {self._token}"},
+            )
+        return {"calls": len(batches)}
+
+
+class FastlyPurge:
+    """Purge by Surrogate-Key (POST /service/{id}/purge), 256 keys a call."""
+
+    name = "fastly"
+
+    def __init__(self, session: aiohttp.ClientSession, api: str, service: str, token: str):
+        self._session, self._url, self._token = session, f"{api}/service/{service}/purge", token
+
+    async def purge(self, target: PurgeTarget) -> dict[str, int]:
+        batches = _batches(target.tags, 256)
+        for keys in batches:
+            await _send(
+                self._session,
+                "POST",
+                self._url,
+                json={"surrogate_keys": keys},
+                headers={"Fastly-Key": self._token},
+            )
+        return {"calls": len(batches)}
+
+
+class WebhookPurge:
+    """POSTs what was purged as JSON; signed with HMAC-SHA256 when a secret is set."""
+
+    name = "webhook"
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, secret: str):
+        self._session, self._url, self._secret = session, url, secret
+
+    async def purge(self, target: PurgeTarget) -> dict[str, int]:
+        body = json.dumps(
+            {
+                "event": "purge",
+                "library": target.library,
+                "images": None if target.whole_library else list(target.image_ids),
+                "tags": target.tags,
+            }
+        ).encode()
+        headers = {"Content-Type": "application/json"}
+        if self._secret:
+            digest = hmac.new(self._secret.encode(), body, hashlib.sha256).hexdigest()
+            headers[SIGNATURE_HEADER] = f"sha256={digest}"
+        await _send(self._session, "POST", self._url, data=body, headers=headers)
+        return {}
+
+
+SIGNATURE_HEADER = "X-Imgorigin-Signature"
+
+
+def purge_hooks(
+    settings: PurgeSettings, session: aiohttp.ClientSession, served: ServedLog
+) -> list[PurgeHook]:
+    """The hooks the settings configure, in purge order."""
+    hooks: list[PurgeHook] = []
+    if settings.nginx_urls:
+        hooks.append(NginxPurge(session, settings.nginx_urls, served))
+    if settings.cloudflare_zone_id:
+        hooks.append(
+            CloudflarePurge(
+                session,
+                settings.cloudflare_api_url,
+                settings.cloudflare_zone_id,
+                settings.cloudflare_api_token,
+            )
+        )
+    if settings.fastly_service_id:
+        hooks.append(
+            FastlyPurge(
+                session,
+                settings.fastly_api_url,
+                settings.fastly_service_id,
+                settings.fastly_api_token,
+            )
+        )
+    if settings.webhook_url:
+        hooks.append(WebhookPurge(session, settings.webhook_url, settings.webhook_secret))
+    return hooks
