@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DATA   ?= ./data
 UNPIC  := .cache/unpic/node_modules/unpic/package.json
+NGINX_PURGE := /usr/lib/nginx/modules/ngx_http_cache_purge_module.so
 
 .PHONY: run test lint bench docs clean
 
@@ -19,8 +20,12 @@ run: $(STAMP)
 	$(BIN)/imgorigin serve --data-dir $(DATA) --demo
 
 ## test: lint, type-check and the whole suite against real services
-test: $(STAMP) $(UNPIC) lint
+test: $(STAMP) $(UNPIC) $(NGINX_PURGE) lint
 	$(BIN)/pytest
+
+# nginx with the cache-purge module, for the tests that put it in front of the origin.
+$(NGINX_PURGE):
+	nginx/install-debian.sh || echo "nginx not installed: its tests are skipped (CI fails them)"
 
 # The unpic npm package, for the test that renders the URLs its imgix provider makes.
 $(UNPIC):
@@ -35,7 +40,7 @@ lint: $(STAMP)
 ## bench: cold-render and hit benchmarks, printed as ratios measured in one run
 # wrk generates the hit load when installed (a Python client caps near 4000 req/s);
 # without it the bench falls back to its aiohttp client and says so.
-bench: $(STAMP)
+bench: $(STAMP) $(NGINX_PURGE)
 	command -v wrk >/dev/null || (apt-get install -y wrk || (apt-get update && apt-get install -y wrk)) \
 		|| echo "wrk not installed: the bench uses its aiohttp client"
 	$(BIN)/python -m bench

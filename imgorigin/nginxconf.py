@@ -131,7 +131,10 @@ http {{
             proxy_cache_lock on;
             proxy_cache_lock_timeout {lock_timeout}s;
             proxy_cache_lock_age {lock_timeout}s;
-            proxy_cache_use_stale updating error timeout http_500 http_502 http_503 http_504;
+            # Stale while updating only where the origin's stale-while-revalidate allows
+            # it (variants, not errors: a 404 turned 200 shows at once); stale for any
+            # answer while the origin is down or failing.
+            proxy_cache_use_stale error timeout http_500 http_502 http_503 http_504;
             proxy_cache_background_update on;
             proxy_cache_revalidate on;
             # Used only when the origin sends no Cache-Control; it always does for these.
