@@ -5,10 +5,12 @@
    interleaved so both see the same machine state.
 2. Herd: 32 concurrent first requests for one variant: renders, and time / one render.
 3. Stored-variant hits: sequential latency and requests/s at 16 concurrent.
-4. Fleet herd: `serve --workers 2` on Redis, on the filesystem store and on S3 (a moto
+4. nginx in front (the `imgorigin nginx-config` configuration): a cached variant
+   against the same nginx serving the same bytes as a static file, 16 connections.
+5. Fleet herd: `serve --workers 2` on Redis, on the filesystem store and on S3 (a moto
    server): 64 concurrent first requests, each on its own connection so that both
    workers get some: renders, and time / one cold render of the same work.
-5. Stored-variant hits at 16 connections: filesystem vs S3, 1 vs 2 workers.
+6. Stored-variant hits at 16 connections: filesystem vs S3, 1 vs 2 workers.
 
 Servers run as `imgorigin serve` in their own processes on 127.0.0.1, one after
 another, sharing one data dir (embedded PostgreSQL unless IMGORIGIN_DATABASE_URL is
@@ -27,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench import fleet, single
+from bench import fleet, front, single
 from bench.load import Load
 from bench.processes import (
     AWS_ENV,
@@ -64,6 +66,7 @@ def main() -> None:
         local = server_env(IMGORIGIN_STORAGE_URL="", IMGORIGIN_REDIS_URL="")
         with running_server(data_dir, local) as server:
             asyncio.run(single.run(server, data, prefix, ROUNDS))
+            front.run(server, data, f"{prefix}/front.jpg", folder)
         herd_ok, hits = fleet_phases(folder, data_dir, data, prefix)
     fleet.print_hits([FILESYSTEM, S3], hits)
     if not herd_ok:

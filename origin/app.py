@@ -18,7 +18,8 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 from yarl import URL
 
-from cache import Outcome, VariantCache, etag, variant_key
+from cache import Outcome, ServedUris, VariantCache, etag, image_tag, library_tag, variant_key
+from catalog import UNAVAILABLE as CATALOG_UNAVAILABLE
 from catalog import (
     Image,
     InvalidName,
@@ -28,7 +29,7 @@ from catalog import (
     check_image_key,
     check_library_name,
 )
-from origin import adapters, dialect, signing
+from origin import adapters, dialect, ranges, signing
 from origin.errors import BadRequest, HTTPError, NotFound, error_middleware
 from origin.negotiate import negotiate
 from origin.pipeline.pool import RenderPool
@@ -91,6 +92,7 @@ class Origin:
     store: BlobStore
     pool: RenderPool
     settings: OriginSettings
+    served: ServedUris | None = None
     probes: tuple[Probe, ...] = field(default=())
 
     async def request_for(self, library: str, url: URL) -> dialect.Request:
@@ -134,6 +136,19 @@ class Origin:
         return await self.variants.get_or_render(
             variant.key, variant.mime, render_variant, still_wanted
         )
+
+    async def served_under(self, image: Image, uri: str) -> bool:
+        """Record that `uri` answers with a variant of `image`, so purging the image can
+        evict it from nginx; False when it could not be recorded (the answer must then
+        not be cached where no purge would find it)."""
+        if self.served is None:
+            return True
+        try:
+            await self.served.record(image.id, uri)
+        except CATALOG_UNAVAILABLE as exc:
+            log.warning("could not record %s for purges, answering uncacheable: %r", uri, exc)
+            return False
+        return True
 
     async def still_current(self, image: Image) -> None:
         current = await self.resolver.resolve(image.library, image.key, fresh=True)
@@ -180,34 +195,60 @@ async def serve_image(request: web.Request) -> web.StreamResponse:
     headers = variant_headers(variant, negotiated, origin.settings)
     if asked.download is not None:
         headers[hdrs.CONTENT_DISPOSITION] = attachment(asked.download)
+    if not await origin.served_under(image, request.raw_path):
+        headers[hdrs.CACHE_CONTROL] = "private, no-store"
     if etag_matches(request, variant.etag):
         return web.Response(status=304, headers=headers)
     async with origin.variants.stored(variant.key) as stored:
         if stored is not None:
-            return await send_stored(request, stored, variant.mime, headers)
+            return await send_stored(request, stored, variant, headers)
     data, outcome = await origin.fetch(variant)
     headers["X-Cache"] = outcome.value
-    return web.Response(body=data, content_type=variant.mime, headers=headers)
+    return send_rendered(request, data, variant, headers)
+
+
+def send_rendered(
+    request: web.Request, data: bytes, variant: Variant, headers: dict[str, str]
+) -> web.Response:
+    """A variant just rendered (or waited for), whole or the range asked of it."""
+    part = ranges.requested(request.method, request.headers, variant.etag, len(data))
+    if part is None:
+        return web.Response(body=data, content_type=variant.mime, headers=headers)
+    return web.Response(
+        status=206,
+        body=data[part.start : part.stop],
+        content_type=variant.mime,
+        headers={**headers, hdrs.CONTENT_RANGE: part.content_range},
+    )
 
 
 async def send_stored(
-    request: web.Request, stored: BlobStream, mime: str, headers: dict[str, str]
+    request: web.Request, stored: BlobStream, variant: Variant, headers: dict[str, str]
 ) -> web.StreamResponse:
-    """A stored variant, chunk by chunk: a large one is never all in memory.
+    """A stored variant, whole or the range asked of it, chunk by chunk: a large one is
+    never all in memory, and a range is read without the bytes before it.
 
     Each chunk is sent only once the next read has succeeded, because a store may find
     a blob damaged only at its end (S3 checks the checksum on the last read): a failure
     then cuts the body short, so no client or CDN takes it for a whole image. Once the
     headers are out there is no error response to send, so the connection is dropped.
     """
+    part = ranges.requested(request.method, request.headers, variant.etag, stored.info.size)
     response = web.StreamResponse(headers={**headers, "X-Cache": Outcome.HIT.value})
-    response.content_type = mime
-    response.content_length = stored.info.size
+    response.content_type = variant.mime
+    if part is None:
+        response.content_length = stored.info.size
+        body = stored.chunks
+    else:
+        response.set_status(206)
+        response.headers[hdrs.CONTENT_RANGE] = part.content_range
+        response.content_length = part.stop - part.start
+        body = stored.ranged(part.start, part.stop)
     if request.method == hdrs.METH_HEAD:
         await response.prepare(request)
         await response.write_eof()
         return response
-    chunks = aiter(stored.chunks)
+    chunks = aiter(body)
     held = await anext(chunks, b"")  # a failure here is still an error response
     await response.prepare(request)
     try:
@@ -233,8 +274,9 @@ def attachment(filename: str) -> str:
 
 def variant_headers(variant: Variant, negotiated: bool, settings: OriginSettings) -> dict[str, str]:
     image = variant.image
-    tags = (f"library-{image.library}", f"image-{image.id}")
+    tags = (library_tag(image.library), image_tag(image.id))
     headers = {
+        hdrs.ACCEPT_RANGES: "bytes",
         hdrs.CACHE_CONTROL: settings.cache_control,
         hdrs.ETAG: variant.etag,
         hdrs.LAST_MODIFIED: format_datetime(image.updated_at.astimezone(UTC), usegmt=True),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +37,8 @@ class Blob:
 
 @dataclass(frozen=True, slots=True)
 class BlobStream:
-    """A blob being read: its info at once, its bytes in chunks of at most CHUNK_SIZE.
+    """A blob being read: its info at once, its bytes in chunks of at most CHUNK_SIZE,
+    either all of them (`chunks`) or a part (`ranged`).
 
     The chunks are only readable inside the `stream` block that made them; a failure
     part-way raises StoreUnavailable from the iteration.
@@ -45,6 +46,18 @@ class BlobStream:
 
     info: BlobInfo
     chunks: AsyncIterator[bytes]
+    # The backend's reader of bytes [start, stop), called through `ranged` only.
+    read_range: Callable[[int, int], AsyncIterator[bytes]]
+
+    def ranged(self, start: int, stop: int) -> AsyncIterator[bytes]:
+        """The bytes [start, stop) of the blob, without reading those before them.
+
+        The range must be within the blob and not empty: checked here, because S3
+        answers a range it cannot serve with the whole object.
+        """
+        if not 0 <= start < stop <= self.info.size:
+            raise ValueError(f"bytes [{start}, {stop}) are not a part of {self.info.size}")
+        return self.read_range(start, stop)
 
 
 class BlobStore(Protocol):
@@ -55,9 +68,9 @@ class BlobStore(Protocol):
         """The blob, or None when there is none under `key`."""
 
     def stream(self, key: str) -> AbstractAsyncContextManager[BlobStream | None]:
-        """`async with store.stream(key) as blob:` the blob as chunks, or None when there
-        is none. Leaving the block, even before the last chunk, releases the file or
-        connection."""
+        """`async with store.stream(key) as blob:` the blob as chunks, whole or a range
+        of it, or None when there is none. Leaving the block, even before the last
+        chunk, releases every file or connection it opened."""
 
     async def head(self, key: str) -> BlobInfo | None: ...
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import functools
 import mimetypes
 import os
 import shutil
@@ -85,7 +86,11 @@ class FilesystemStore:
         f, st, first = opened
         try:
             info = self._info(key, path, st)
-            yield BlobStream(info=info, chunks=self._chunks(f, first, info.size))
+            yield BlobStream(
+                info=info,
+                chunks=self._chunks(f, first, info.size),
+                read_range=functools.partial(self._range, f, first),
+            )
         finally:
             # Closing a file opened for reading does no I/O worth a thread, and doing it
             # here, not in a worker, means a cancelled request cannot leak the descriptor.
@@ -198,6 +203,20 @@ class FilesystemStore:
             yield first
         while sent < size and (chunk := await self._run(f.read, CHUNK_SIZE)):
             sent += len(chunk)
+            yield chunk
+
+    async def _range(
+        self, f: BinaryIO, first: bytes, start: int, stop: int
+    ) -> AsyncIterator[bytes]:
+        # The first chunk is in memory already, and most variants fit in it whole.
+        if start < len(first):
+            yield first[start:stop]
+            start = len(first)
+        # pread leaves the file's position alone, so `chunks` still reads from where it was.
+        while start < stop and (
+            chunk := await self._run(os.pread, f.fileno(), min(CHUNK_SIZE, stop - start), start)
+        ):
+            start += len(chunk)
             yield chunk
 
     def _head(self, key: str, path: Path) -> BlobInfo | None:

@@ -2,17 +2,19 @@
 
 Every put is one PutObject carrying our SHA-256 of the bytes: S3 refuses a body that
 does not match it, keeps it with the object, and botocore checks it again on every
-read, so a torn or corrupted blob is never served. Every way a call can fail becomes
-StoreUnavailable, and no call outlives its deadline.
+read of a whole blob, so a torn or corrupted blob is never served whole (S3 keeps no
+checksum of a range). Every way a call can fail becomes StoreUnavailable, and no call
+outlives its deadline.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -137,12 +139,15 @@ class S3Store:
         # botocore checks the stored SHA-256 as the last chunk is read: a corrupt blob
         # fails at the end of the iteration, so a stream is whole only once it ends.
         body = response["Body"]
-        try:
-            yield BlobStream(info=_info(key, response), chunks=self._chunks(key, body))
-        finally:
-            # A fully read response has already gone back to the pool; closing one left
-            # part-way drops its connection, which could not be reused anyway.
-            body.close()
+        # A fully read response has already gone back to the pool; closing one left
+        # part-way drops its connection, which could not be reused anyway.
+        with ExitStack() as bodies:
+            bodies.callback(body.close)
+            yield BlobStream(
+                info=_info(key, response),
+                chunks=self._chunks(key, body),
+                read_range=functools.partial(self._range, key, response["ETag"], bodies),
+            )
 
     async def head(self, key: str) -> BlobInfo | None:
         name = self._name(key)
@@ -192,6 +197,32 @@ class S3Store:
                 chunk: bytes = await self._send(body.read(CHUNK_SIZE))
             if not chunk:
                 return
+            yield chunk
+
+    async def _range(
+        self, key: str, etag: str, bodies: ExitStack, start: int, stop: int
+    ) -> AsyncIterator[bytes]:
+        """A second GetObject, for the range only, of the very object the stream found
+        (If-Match): bytes of one that replaced it since would not fit the size already
+        told to the client."""
+        async with self._failures("stream", key):
+            response = await self._send(
+                self.client.get_object(
+                    Bucket=self.bucket,
+                    Key=self._name(key),
+                    Range=f"bytes={start}-{stop - 1}",
+                    IfMatch=etag,
+                )
+            )
+        body = response["Body"]
+        bodies.callback(body.close)  # closed with the stream, however far it was read
+        # A service that does not do ranges would send the whole object instead.
+        if response["ContentLength"] != stop - start:
+            raise StoreUnavailable(
+                f"S3 stream {key!r}: asked for {stop - start} bytes, "
+                f"answered with {response['ContentLength']}"
+            )
+        async for chunk in self._chunks(key, body):
             yield chunk
 
     async def _pages(self, name_prefix: str) -> AsyncIterator[list[str]]:

@@ -21,6 +21,7 @@ from imgorigin.settings import Settings
 from storage import (
     CHUNK_SIZE,
     BlobStore,
+    BlobStream,
     FilesystemStore,
     InvalidKey,
     S3Store,
@@ -57,6 +58,12 @@ async def read_stream(store: BlobStore, key: str) -> bytes | None:
         if blob is None:
             return None
         chunks = [chunk async for chunk in blob.chunks]
+    assert all(0 < len(chunk) <= CHUNK_SIZE for chunk in chunks)
+    return b"".join(chunks)
+
+
+async def read_range(blob: BlobStream, start: int, stop: int) -> bytes:
+    chunks = [chunk async for chunk in blob.ranged(start, stop)]
     assert all(0 < len(chunk) <= CHUNK_SIZE for chunk in chunks)
     return b"".join(chunks)
 
@@ -156,8 +163,52 @@ async def test_leaving_a_stream_early_frees_it(store: BlobStore) -> None:
             assert blob is not None
             first = await anext(blob.chunks)
             assert data.startswith(first)
+            part = await anext(blob.ranged(CHUNK_SIZE, len(data)))
+            assert data[CHUNK_SIZE:].startswith(part)
     # Nothing was left holding a file or a connection: the store still answers.
     assert await read_stream(store, "variants/s/1/big.png") == data
+
+
+async def test_a_range_gives_those_bytes_in_bounded_chunks(store: BlobStore) -> None:
+    data = os.urandom(3 * CHUNK_SIZE + 100)
+    size = len(data)
+    await store.put("variants/s/1/big.png", data, "image/png")
+    async with store.stream("variants/s/1/big.png") as blob:
+        assert blob is not None
+        for start, stop in [
+            (0, 1),
+            (5, 10),
+            (CHUNK_SIZE - 1, CHUNK_SIZE + 1),  # across the end of the first chunk
+            (CHUNK_SIZE + 7, 3 * CHUNK_SIZE + 3),  # past the first chunk, over several
+            (size - 1, size),
+            (0, size),
+        ]:
+            assert await read_range(blob, start, stop) == data[start:stop], (start, stop)
+        # Ranges leave the whole blob to read as well.
+        assert b"".join([chunk async for chunk in blob.chunks]) == data
+
+
+@pytest.mark.parametrize(("start", "stop"), [(0, 0), (-1, 3), (5, 4), (0, 9), (8, 9)])
+async def test_a_range_must_be_a_part_of_the_blob(store: BlobStore, start: int, stop: int) -> None:
+    await store.put("k/blob", b"8 bytes.", "image/png")
+    async with store.stream("k/blob") as blob:
+        assert blob is not None
+        with pytest.raises(ValueError):
+            blob.ranged(start, stop)
+
+
+async def test_a_range_is_of_the_blob_the_stream_found(store: BlobStore) -> None:
+    # Past the first chunk, so that the range is read from the store, not from memory.
+    padding, start, stop = bytes(CHUNK_SIZE), CHUNK_SIZE + 6, CHUNK_SIZE + 13
+    await store.put("k/blob", padding + b"first version", "image/png")
+    async with store.stream("k/blob") as blob:
+        assert blob is not None
+        await store.put("k/blob", padding + b"second version, longer", "image/png")
+        if isinstance(store, S3Store):  # the object it found is gone: S3 can only refuse
+            with pytest.raises(StoreUnavailable, match="PreconditionFailed"):
+                await read_range(blob, start, stop)
+        else:  # the open file is still the one it found
+            assert await read_range(blob, start, stop) == b"version"
 
 
 @pytest.mark.parametrize(
@@ -321,6 +372,32 @@ async def test_a_blob_that_fails_its_checksum_is_not_served(s3_store: S3Store) -
         await s3_store.get("k/rotten")
     with pytest.raises(StoreUnavailable):
         await read_stream(s3_store, "k/rotten")
+
+
+async def test_a_range_asks_s3_for_those_bytes_only(s3_store: S3Store) -> None:
+    data = os.urandom(2 * CHUNK_SIZE)
+    await s3_store.put("k/blob", data, "image/png")
+    sent = record_requests(s3_store, "GetObject")
+    async with s3_store.stream("k/blob") as blob:
+        assert blob is not None
+        assert await read_range(blob, 1000, 1010) == data[1000:1010]
+    whole, ranged = sent
+    assert "Range" not in whole.headers
+    assert ranged.headers["Range"] == b"bytes=1000-1009"
+    assert ranged.headers["If-Match"]
+
+
+async def test_an_s3_that_ignores_ranges_is_unavailable(s3_store: S3Store) -> None:
+    await s3_store.put("k/blob", b"the whole blob", "image/png")
+
+    def drop_range(request: Any, **_: Any) -> None:
+        request.headers.pop("Range", None)
+
+    s3_store.client.meta.events.register("before-send.s3.GetObject", drop_range)
+    async with s3_store.stream("k/blob") as blob:
+        assert blob is not None
+        with pytest.raises(StoreUnavailable, match="asked for 5 bytes, answered with 14"):
+            await read_range(blob, 4, 9)
 
 
 async def test_delete_objects_carries_content_md5_not_crc32(s3_store: S3Store) -> None:
