@@ -6,6 +6,9 @@ STAMP  := $(VENV)/.installed-stamp
 DATA   ?= ./data
 UNPIC  := .cache/unpic/node_modules/unpic/package.json
 NGINX_PURGE := /usr/lib/nginx/modules/ngx_http_cache_purge_module.so
+# docker-compose's nginx.conf; tests/test_nginx_config.py holds the file to this command.
+COMPOSE_NGINX := nginx-config --listen 0.0.0.0:80 --upstream origin:8080 \
+	--cache-dir /var/cache/imgorigin --purge-allow 172.28.0.0/16 --user www-data
 
 .PHONY: run test lint bench docs clean
 
@@ -45,9 +48,10 @@ bench: $(STAMP) $(NGINX_PURGE)
 		|| echo "wrk not installed: the bench uses its aiohttp client"
 	$(BIN)/python -m bench
 
-## docs: rewrite the settings table in README.md from the code
+## docs: rewrite the settings table in README.md and docker-compose's nginx.conf from the code
 docs: $(STAMP)
 	$(BIN)/imgorigin settings --markdown --write README.md
+	$(BIN)/imgorigin $(COMPOSE_NGINX) > nginx/nginx.conf
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
