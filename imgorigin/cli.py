@@ -212,7 +212,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"imgorigin: {exc}") from None
     if args.command == "nginx-config":
         upstream = f"{settings.server.host}:{settings.server.origin_port}"
-        options = nginxconf.options_from(args, upstream, settings.server.data_dir)
+        options = nginxconf.options_from(
+            args, upstream, settings.server.data_dir, settings.cache.render_wait
+        )
         command = nginxconf.command_line(sys.argv[1:] if argv is None else argv)
         sys.stdout.write(nginxconf.render(options, command))
         return

@@ -22,6 +22,7 @@ Three decisions live here:
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +42,7 @@ class NginxOptions:
     cache_size: str = "10g"
     user: str = ""
     access_log: str = "/dev/stdout"
-    lock_timeout: int = 30  # seconds: as long as a request may wait for a render
+    lock_timeout: int = 30  # seconds: as long as the origin lets a request wait for a render
     module: str = MODULE
 
 
@@ -198,7 +199,9 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--access-log", default="/dev/stdout", help="access log path, or `off`")
 
 
-def options_from(args: argparse.Namespace, default_upstream: str, data_dir: Path) -> NginxOptions:
+def options_from(
+    args: argparse.Namespace, default_upstream: str, data_dir: Path, render_wait: float
+) -> NginxOptions:
     return NginxOptions(
         listen=args.listen,
         upstreams=tuple(args.upstream or [default_upstream]),
@@ -208,6 +211,7 @@ def options_from(args: argparse.Namespace, default_upstream: str, data_dir: Path
         cache_size=args.cache_size,
         user=args.user,
         access_log=args.access_log,
+        lock_timeout=math.ceil(render_wait),
     )
 
 

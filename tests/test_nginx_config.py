@@ -32,6 +32,7 @@ def test_flags_and_defaults(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("IMGORIGIN_ORIGIN_PORT", "9123")
+    monkeypatch.setenv("IMGORIGIN_RENDER_WAIT", "12.5")
     monkeypatch.chdir(tmp_path)
     default = printed(capsys)
     assert "        server 127.0.0.1:9123;\n" in default
@@ -39,6 +40,7 @@ def test_flags_and_defaults(
     assert f"{tmp_path}/data/nginx/cache " in default  # absolute, from the data dir
     assert "            allow 127.0.0.1;\n            allow ::1;\n" in default
     assert "\nuser " not in default
+    assert "proxy_cache_lock_timeout 13s;" in default  # a request waits as long at the origin
 
     flagged = printed(
         capsys,
