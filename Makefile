@@ -8,7 +8,7 @@ UNPIC  := .cache/unpic/node_modules/unpic/package.json
 NGINX_PURGE := /usr/lib/nginx/modules/ngx_http_cache_purge_module.so
 # docker-compose's nginx.conf; tests/test_nginx_config.py holds the file to this command.
 COMPOSE_NGINX := nginx-config --listen 0.0.0.0:80 --upstream origin:8080 \
-	--cache-dir /var/cache/imgorigin --purge-allow 172.28.0.0/16 --user www-data
+	--cache-dir /var/cache/imgorigin --purge-allow 172.28.1.0/24 --user www-data
 
 .PHONY: run test lint bench docs clean
 

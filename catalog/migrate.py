@@ -13,7 +13,8 @@ import asyncpg
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# Inside the package, so a regular (non-editable) install ships them too.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _LOCK_ID = 0x1D_0817_1A  # any constant that is ours alone
 
 
@@ -23,6 +24,9 @@ def pending(applied: set[str], directory: Path = MIGRATIONS_DIR) -> list[Path]:
 
 async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply what is new; return the names applied by this call."""
+    if not pending(set(), directory):
+        # Never "nothing new": an install without its SQL files would serve on no schema.
+        raise FileNotFoundError(f"no migrations in {directory}: the install is incomplete")
     await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
     try:
         await conn.execute(

@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from catalog.migrate import MIGRATIONS_DIR, migrate
 from tests.conftest import with_database
@@ -37,6 +38,15 @@ async def test_concurrent_migrations_apply_each_file_once(
     finally:
         await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await admin.close()
+
+
+async def test_a_folder_without_migrations_is_an_error(database_url: str, tmp_path: Path) -> None:
+    conn = await asyncpg.connect(database_url, timeout=10)
+    try:
+        with pytest.raises(FileNotFoundError, match="no migrations"):
+            await migrate(conn, tmp_path)
+    finally:
+        await conn.close()
 
 
 def test_the_shipped_migrations_are_numbered() -> None:
