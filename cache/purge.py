@@ -40,6 +40,7 @@ FORMAT_CLASSES = ("avif", "webp", "other")
 ATTEMPTS = 3
 BACKOFF = 0.25  # seconds before the second attempt; doubled for each next one
 NGINX_CONCURRENCY = 16
+STORE_CONCURRENCY = 16
 
 
 def image_tag(image_id: str) -> str:
@@ -127,7 +128,13 @@ class Purger:
         self._hooks = hooks
 
     async def purge(self, target: PurgeTarget) -> PurgeReport:
-        counts = await asyncio.gather(*(self._variants.purge(i) for i in target.image_ids))
+        limit = asyncio.Semaphore(STORE_CONCURRENCY)  # a library may hold many images
+
+        async def purge_variants(image_id: str) -> int:
+            async with limit:
+                return await self._variants.purge(image_id)
+
+        counts = await asyncio.gather(*(purge_variants(i) for i in target.image_ids))
         report = PurgeReport(variants=sum(counts))
         for hook in self._hooks:  # in order: nginx before the CDNs that pull through it
             try:
