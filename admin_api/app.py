@@ -21,6 +21,7 @@ from cache import Purger, PurgeReport, PurgeTarget
 from catalog import (
     Catalog,
     Image,
+    InvalidName,
     KeyConflict,
     Library,
     NewImage,
@@ -29,6 +30,7 @@ from catalog import (
     Role,
     Status,
     UrlPolicy,
+    check_image_key,
 )
 from origin.errors import BadRequest, Conflict, NotFound, error_middleware
 from origin.pipeline.pool import RenderPool
@@ -142,11 +144,15 @@ class Admin:
             image = await lock.replace_original(
                 old, found.format, found.width, found.height, len(upload.data)
             )
-            if image is None:  # deleted meanwhile
+            if image is None:  # deleted or replaced meanwhile
                 await self._drop_original_if_unused(lock)
-                raise _no_image(library, image_id)
+                await self.image(library, image_id)  # 404 when deleted
+                raise Conflict(
+                    f"image {image_id!r} was replaced meanwhile; send yours again",
+                    code="image_changed",
+                )
         await self.resolver.invalidate(library.name, image.key)
-        await self.purge(PurgeTarget(library.name, (image.id,)))
+        await self.purge(purge_target(library, image))
         async with self.catalog.original_lock(old.sha256) as lock:
             await self._drop_original_if_unused(lock)
         return image
@@ -187,7 +193,7 @@ class Admin:
 
     async def delete(self, library: Library, image_id: str) -> None:
         image = await self.set_status(library, image_id, Status.DELETED)
-        await self.purge(PurgeTarget(library.name, (image.id,)))
+        await self.purge(purge_target(library, image))
         async with self.catalog.original_lock(image.sha256) as lock:
             await self._drop_original_if_unused(lock)
         log.info("deleted image %s (%s/%s)", image.id, library.name, image.key)
@@ -198,6 +204,34 @@ class Admin:
 
 
 ADMIN = web.AppKey("admin", Admin)
+
+
+def purge_target(library: Library, *images: Image, keys: tuple[str, ...] = ()) -> PurgeTarget:
+    """The variants of `images`, and whatever nginx holds under their keys and `keys`."""
+    served_keys = tuple(dict.fromkeys([*(i.key for i in images), *keys]))
+    ids = tuple(dict.fromkeys(i.id for i in images))
+    return PurgeTarget(library.name, library.id, ids, served_keys)
+
+
+def _names(body: dict[str, Any], field: str) -> list[str]:
+    names = body[field]
+    if not (
+        isinstance(names, list)
+        and 0 < len(names) <= MAX_PURGE_ITEMS
+        and all(isinstance(n, str) for n in names)
+    ):
+        raise BadRequest(
+            f"{field}: a list of 1 to {MAX_PURGE_ITEMS} strings is expected", code="invalid_purge"
+        )
+    return names
+
+
+def _is_key(name: str) -> bool:
+    try:
+        check_image_key(name)
+    except InvalidName:
+        return False
+    return True
 
 
 async def upload_image(request: web.Request) -> web.Response:
@@ -247,9 +281,10 @@ MAX_PURGE_ITEMS = 1000
 
 
 async def purge(request: web.Request) -> web.Response:
-    """`{"library": L}` purges every image of L; with `"images": [id, ...]` or
-    `"keys": [key, ...]`, those. Names that match no live image are listed as
-    `missing`, not an error: purging what is gone is already done."""
+    """`{"library": L}` purges every image of L; with `"images": [id, ...]` (deleted
+    ones too, so a purge that failed in part can be run again) or `"keys": [key, ...]`,
+    those, and nginx under those keys. Names that match no image (keys: no live one)
+    are listed as `missing`, not an error."""
     admin = request.app[ADMIN]
     key = await authenticate(request, admin.catalog)
     body = await read_json(request, MAX_SETTINGS_BYTES, admin.settings.upload_idle_timeout)
@@ -260,25 +295,22 @@ async def purge(request: web.Request) -> web.Response:
     unknown = set(body) - {"library", "images", "keys"}
     if unknown or ("images" in body and "keys" in body):
         raise BadRequest("give images or keys (or neither), nothing else", code="invalid_purge")
-    column = "id" if "images" in body else "key" if "keys" in body else None
-    if column is None:
-        ids = await admin.catalog.live_image_ids(library)
-        target = PurgeTarget(library.name, tuple(ids), whole_library=True)
-        missing: list[str] = []
+    if "images" in body:
+        names = _names(body, "images")
+        ids = [n for n in names if _IMAGE_ID.fullmatch(n)]  # others cannot exist
+        found = await admin.catalog.images_by(library, "id", ids)
+        missing = sorted(set(names) - {image.id for image in found})
+        target = purge_target(library, *found)
+    elif "keys" in body:
+        names = _names(body, "keys")
+        keys = [n for n in names if _is_key(n)]
+        found = await admin.catalog.images_by(library, "key", keys)
+        missing = sorted(set(names) - {image.key for image in found})
+        target = purge_target(library, *found, keys=tuple(keys))
     else:
-        names = body["images" if column == "id" else "keys"]
-        if not (
-            isinstance(names, list)
-            and 0 < len(names) <= MAX_PURGE_ITEMS
-            and all(isinstance(n, str) for n in names)
-        ):
-            raise BadRequest(
-                f"a list of 1 to {MAX_PURGE_ITEMS} strings is expected", code="invalid_purge"
-            )
-        found = await admin.catalog.live_images(library, column, names)
-        named = {getattr(image, column): image.id for image in found}
-        missing = [n for n in names if n not in named]
-        target = PurgeTarget(library.name, tuple(dict.fromkeys(named.values())))
+        ids = await admin.catalog.live_image_ids(library)
+        target = PurgeTarget(library.name, library.id, tuple(ids), whole_library=True)
+        missing = []
     report = await admin.purge(target)
     return web.json_response(
         {"library": library.name, "images": len(target.image_ids), "missing": missing}

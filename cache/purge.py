@@ -4,12 +4,15 @@ The layers, in the order they are purged (an outer cache refilled from an inner 
 that still holds the old bytes would keep them):
 1. the blob store: `VariantCache.purge`;
 2. nginx, by exact cache key: the module cannot match a prefix, so the origin records
-   each URI it answered for an image (`ServedUris`) and the purge names them all;
+   each URI it answered for an image's key (`ServedUris`) and the purge names them all;
 3. CDNs and a webhook, by tag: the `Surrogate-Key` / `Cache-Tag` values the origin
    sends with every variant (`image_tag`, `library_tag`).
 
 A hook that fails is retried, then reported: the purge goes on with the other layers
-and says what it could not reach, so the caller can run it again.
+and says what it could not reach, so the caller can run it again. The outer layers
+are purged once more a little later (`repeat_after`): a response that was on its way
+to nginx while the purge ran (a render finishing, a slow store read) is cached after
+the first pass, and nothing else would ever evict it.
 """
 
 from __future__ import annotations
@@ -32,10 +35,14 @@ from cache.singleflight import VariantCache
 
 log = logging.getLogger(__name__)
 
-# nginx's side of the purge protocol (imgorigin/nginxconf.py writes the config):
-# `{PURGE_PREFIX}/{class}{uri}` evicts the cache key `{class}{uri}`.
-PURGE_PREFIX = "/_purge"
+# nginx's side of the purge protocol (imgorigin/nginxconf.py writes the config): a
+# request to PURGE_PATH evicts the cache key named in the PURGE_KEY_HEADER, which is
+# `{class}{uri}`. In a header, not the URL: the URI as the browser sent it, a trailing
+# `?` or a `#` included, would not survive being sent as part of another URL.
+PURGE_PATH = "/_purge"
+PURGE_KEY_HEADER = "X-Imgorigin-Purge-Key"
 FORMAT_CLASSES = ("avif", "webp", "other")
+SIGNATURE_HEADER = "X-Imgorigin-Signature"
 
 ATTEMPTS = 3
 BACKOFF = 0.25  # seconds before the second attempt; doubled for each next one
@@ -52,31 +59,31 @@ def library_tag(library: str) -> str:
 
 
 class ServedLog(Protocol):
-    """Where the URIs served per image are kept (the catalog)."""
+    """Where the URIs served per key are kept (the catalog)."""
 
-    async def record_served(self, image_id: str, uri: str) -> None: ...
+    async def record_served(self, library_id: int, key: str, uri: str) -> None: ...
 
-    async def served_uris(self, image_ids: list[str]) -> list[tuple[str, str]]: ...
+    async def served_uris(self, library_id: int, keys: list[str] | None) -> list[str]: ...
 
 
 class ServedUris:
-    """Records each URI the origin answers for an image, once per process.
+    """Records each URI the origin answers for a key, once per process.
 
-    Rows are only removed when their image is deleted, so a purge, which names every
-    URI ever served, never leaves one behind for nginx to keep; and so this process
-    may remember what it recorded without hearing of purges."""
+    Rows are never removed, so a purge, which names every URI ever served under its
+    keys, never leaves one behind for nginx to keep; and so this process may remember
+    what it recorded without hearing of purges."""
 
     def __init__(self, log: ServedLog, remembered: int = 100_000) -> None:
         self._log = log
-        self._recorded: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._recorded: OrderedDict[tuple[int, str, str], None] = OrderedDict()
         self._remembered = remembered
 
-    async def record(self, image_id: str, uri: str) -> None:
-        seen = (image_id, uri)
+    async def record(self, library_id: int, key: str, uri: str) -> None:
+        seen = (library_id, key, uri)
         if seen in self._recorded:
             self._recorded.move_to_end(seen)
             return
-        await self._log.record_served(image_id, uri)
+        await self._log.record_served(library_id, key, uri)
         self._recorded[seen] = None
         if len(self._recorded) > self._remembered:
             self._recorded.popitem(last=False)
@@ -84,11 +91,14 @@ class ServedUris:
 
 @dataclass(frozen=True)
 class PurgeTarget:
-    """The variants to purge: of these images, or (`whole_library`) of every image of a
-    library, listed in `image_ids` all the same for the layers that purge by image."""
+    """The variants to purge: of these images, served under these keys; or
+    (`whole_library`) of every image of a library, listed in `image_ids` all the same
+    for the layers that purge by image."""
 
     library: str
+    library_id: int
     image_ids: tuple[str, ...]
+    keys: tuple[str, ...] = ()
     whole_library: bool = False
 
     @property
@@ -123,9 +133,13 @@ class PurgeReport:
 
 
 class Purger:
-    def __init__(self, variants: VariantCache, hooks: Sequence[PurgeHook]) -> None:
+    def __init__(
+        self, variants: VariantCache, hooks: Sequence[PurgeHook], repeat_after: float = 0
+    ) -> None:
         self._variants = variants
         self._hooks = hooks
+        self._repeat_after = repeat_after
+        self._repeats: set[asyncio.Task[None]] = set()
 
     async def purge(self, target: PurgeTarget) -> PurgeReport:
         limit = asyncio.Semaphore(STORE_CONCURRENCY)  # a library may hold many images
@@ -135,14 +149,32 @@ class Purger:
                 return await self._variants.purge(image_id)
 
         counts = await asyncio.gather(*(purge_variants(i) for i in target.image_ids))
-        report = PurgeReport(variants=sum(counts))
+        report = PurgeReport(variants=sum(counts), hooks=await self._run_hooks(target))
+        if self._hooks and self._repeat_after:
+            repeat = asyncio.create_task(self._repeat(target))
+            self._repeats.add(repeat)
+            repeat.add_done_callback(self._repeats.discard)
+        return report
+
+    async def _run_hooks(self, target: PurgeTarget) -> dict[str, dict[str, Any]]:
+        results: dict[str, dict[str, Any]] = {}
         for hook in self._hooks:  # in order: nginx before the CDNs that pull through it
             try:
-                report.hooks[hook.name] = {"ok": True, **await hook.purge(target)}
+                results[hook.name] = {"ok": True, **await hook.purge(target)}
             except PurgeFailed as exc:
                 log.warning("purge of %s: %s failed: %s", target.library, hook.name, exc)
-                report.hooks[hook.name] = {"ok": False, "error": str(exc)}
-        return report
+                results[hook.name] = {"ok": False, "error": str(exc)}
+        return results
+
+    async def _repeat(self, target: PurgeTarget) -> None:
+        await asyncio.sleep(self._repeat_after)
+        await self._run_hooks(target)
+
+    async def close(self) -> None:
+        """Cancel the repeats still waiting (a stopping process cannot keep them)."""
+        for repeat in list(self._repeats):
+            repeat.cancel()
+        await asyncio.gather(*self._repeats, return_exceptions=True)
 
 
 async def _send(
@@ -159,7 +191,8 @@ async def _send(
         if attempt:
             await asyncio.sleep(BACKOFF * 2 ** (attempt - 1))
         try:
-            async with session.request(method, url, **kwargs) as response:
+            # No redirects: they would carry the API tokens to wherever they point.
+            async with session.request(method, url, allow_redirects=False, **kwargs) as response:
                 await response.read()
                 if done(response.status):
                     return response.status
@@ -180,24 +213,27 @@ class NginxPurge:
 
     def __init__(self, session: aiohttp.ClientSession, urls: Sequence[str], served: ServedLog):
         self._session = session
-        self._urls = [u.rstrip("/") for u in urls]
+        self._urls = list(urls)
         self._served = served
 
     async def purge(self, target: PurgeTarget) -> dict[str, int]:
-        served = await self._served.served_uris(list(target.image_ids))
+        keys = None if target.whole_library else list(target.keys)
+        served = await self._served.served_uris(target.library_id, keys)
         limit = asyncio.Semaphore(NGINX_CONCURRENCY)
 
-        async def evict(base: str, format_class: str, uri: str) -> bool:
-            # The URI goes as it was served, escapes and all: it is the cache key.
-            url = URL(f"{base}/{format_class}{uri}", encoded=True)
+        async def evict(url: str, cache_key: str) -> bool:
+            headers = {PURGE_KEY_HEADER: cache_key}
             async with limit:  # 404: nothing cached under that key
-                return await _send(self._session, "GET", url, lambda s: s in (200, 404)) == 200
+                status = await _send(
+                    self._session, "GET", url, lambda s: s in (200, 404), headers=headers
+                )
+                return status == 200
 
         results = await asyncio.gather(
             *(
-                evict(base, format_class, uri)
-                for base in self._urls
-                for _, uri in served
+                evict(url, f"{format_class}{uri}")
+                for url in self._urls
+                for uri in served
                 for format_class in FORMAT_CLASSES
             ),
             return_exceptions=True,
@@ -273,9 +309,6 @@ class WebhookPurge:
             headers[SIGNATURE_HEADER] = f"sha256={digest}"
         await _send(self._session, "POST", self._url, data=body, headers=headers)
         return {}
-
-
-SIGNATURE_HEADER = "X-Imgorigin-Signature"
 
 
 def purge_hooks(

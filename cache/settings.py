@@ -125,6 +125,16 @@ class PurgeSettings:
             "of the body>`. Empty: unsigned.",
         },
     )
+    repeat_after: float = field(
+        default=60.0,
+        metadata={
+            "env": "IMGORIGIN_PURGE_REPEAT_AFTER",
+            "min": 0,
+            "help": "Seconds after a purge when nginx, the CDNs and the webhook are purged "
+            "once more, for answers that were on their way to them while it ran (a render "
+            "finishing); 0: once only. A process that stops before then skips the repeat.",
+        },
+    )
     timeout: float = field(
         default=10.0,
         metadata={

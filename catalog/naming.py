@@ -38,6 +38,8 @@ def check_library_name(name: str) -> str:
 
 
 def check_image_key(key: str) -> str:
+    if not key.isascii() and not _is_utf8(key):  # a lone surrogate, from JSON's \ud800
+        raise InvalidName("key", f"invalid image key {key!r}: not Unicode text")
     if not key or len(key.encode()) > MAX_KEY_LENGTH:
         raise InvalidName("key", f"an image key has 1 to {MAX_KEY_LENGTH} bytes")
     if _KEY_FORBIDDEN.search(key):
@@ -55,6 +57,14 @@ def check_image_key(key: str) -> str:
             "key", f"invalid image key {key!r}: its first segment is 'plain' or has a ':'"
         )
     return key
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_tag(tag: str) -> str:

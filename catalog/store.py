@@ -254,31 +254,39 @@ class Catalog:
         )
         return [row["id"] for row in rows]
 
-    async def live_images(self, library: Library, column: str, values: list[str]) -> list[Image]:
-        """The live images of a library whose `column` (id or key) is one of `values`."""
+    async def images_by(self, library: Library, column: str, values: list[str]) -> list[Image]:
+        """The images of a library whose `column` (id or key) is one of `values`: by id
+        in any status, deleted too (a purge may be run again after a delete); by key,
+        the live ones."""
         assert column in ("id", "key")
+        live = " AND i.status <> 'deleted'" if column == "key" else ""
         rows = await self.pool.fetch(
-            _IMAGE_SELECT + f" WHERE i.library_id = $1 AND i.{column} = ANY($2::text[])"
-            " AND i.status <> 'deleted'",
+            _IMAGE_SELECT + f" WHERE i.library_id = $1 AND i.{column} = ANY($2::text[])" + live,
             library.id,
             values,
         )
         return [Image.from_row(row) for row in rows]
 
-    # URIs served per image, for purges by exact URI (nginx)
+    # URIs served per key, for purges by exact URI (nginx)
 
-    async def record_served(self, image_id: str, uri: str) -> None:
+    async def record_served(self, library_id: int, key: str, uri: str) -> None:
         await self.pool.execute(
-            "INSERT INTO served_uris (image_id, uri) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            image_id,
+            "INSERT INTO served_uris (library_id, key, uri) VALUES ($1, $2, $3)"
+            " ON CONFLICT DO NOTHING",
+            library_id,
+            key,
             uri,
         )
 
-    async def served_uris(self, image_ids: list[str]) -> list[tuple[str, str]]:
+    async def served_uris(self, library_id: int, keys: list[str] | None) -> list[str]:
+        """The URIs served under these keys of a library; None: under any of its keys."""
         rows = await self.pool.fetch(
-            "SELECT image_id, uri FROM served_uris WHERE image_id = ANY($1::text[])", image_ids
+            "SELECT uri FROM served_uris WHERE library_id = $1"
+            " AND ($2::text[] IS NULL OR key = ANY($2::text[]))",
+            library_id,
+            keys,
         )
-        return [(row["image_id"], row["uri"]) for row in rows]
+        return [row["uri"] for row in rows]
 
     @asynccontextmanager
     async def original_lock(self, sha256: str) -> AsyncIterator[OriginalLock]:
@@ -343,17 +351,19 @@ class OriginalLock:
         self, image: Image, format: str, width: int, height: int, size: int
     ) -> Image | None:
         """Point a live image at this original as its next version; None when the
-        image was deleted meanwhile."""
+        image was deleted or given another original meanwhile (whose replacer would
+        not know to drop `image`'s)."""
         updated = await self._conn.fetchval(
             "UPDATE images SET sha256 = $2, format = $3, width = $4, height = $5, bytes = $6,"
             " version = version + 1, updated_at = now()"
-            " WHERE id = $1 AND status <> 'deleted' RETURNING id",
+            " WHERE id = $1 AND sha256 = $7 AND status <> 'deleted' RETURNING id",
             image.id,
             self.sha256,
             format,
             width,
             height,
             size,
+            image.sha256,
         )
         if updated is None:
             return None

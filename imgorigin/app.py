@@ -110,7 +110,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         session = await stack.enter_async_context(
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.purge.timeout))
         )
-        purger = Purger(variants, purge_hooks(settings.purge, session, catalog))
+        hooks = purge_hooks(settings.purge, session, catalog)
+        purger = Purger(variants, hooks, settings.purge.repeat_after)
+        stack.push_async_callback(purger.close)
         served = ServedUris(catalog) if settings.purge.nginx_urls else None
         yield Services(
             settings, catalog, store, variants, resolver, policies, pool, link, purger, served

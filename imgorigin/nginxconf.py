@@ -14,9 +14,9 @@ Three decisions live here:
   cannot tell: a preset may turn `auto=format` on). Such a variant takes up to three
   cache entries and three store reads at the origin; never an extra render.
 - Purge: the module (2.3) purges one exact key; it has no wildcards. The origin
-  records the URIs it served per image (catalog table `served_uris`) and the admin
-  purge sends `/_purge/{class}{uri}` for each, three classes per URI. Only hosts
-  given with --purge-allow may call that location.
+  records the URIs it served per image key (catalog table `served_uris`) and the admin
+  purge asks `/_purge` to evict `{class}{uri}` for each, three classes per URI, the
+  key in a header (cache.purge). Only hosts given with --purge-allow may call it.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from cache.purge import FORMAT_CLASSES, PURGE_PREFIX
+from cache.purge import PURGE_KEY_HEADER, PURGE_PATH
 
 MODULE = "/usr/lib/nginx/modules/ngx_http_cache_purge_module.so"
 
@@ -88,12 +88,6 @@ http {{
         webp "image/webp,*/*";
         default "*/*";
     }}
-    # /_purge/{{class}}{{uri}} names the cache key {{class}}{{uri}}, raw as it was sent.
-    map $request_uri $imgorigin_purge_key {{
-        default "";
-        "~^{purge}/(?<purged>({classes})/.*)$" $purged;
-    }}
-
     proxy_cache_path {cache_dir}/cache levels=1:2 keys_zone=imgorigin:64m
                      max_size={cache_size} inactive=30d use_temp_path=off;
 
@@ -107,10 +101,11 @@ http {{
         server_name {server_name};
         # Only the public origin is proxied: the admin API stays on its own port.
 
-        location {purge}/ {{
+        # Evicts the cache key named in the header: {{class}}{{uri as it was sent}}.
+        location = {purge} {{
 {allow}
             deny all;
-            proxy_cache_purge imgorigin $imgorigin_purge_key;
+            proxy_cache_purge imgorigin $http_{purge_header};
         }}
 
         location / {{
@@ -164,8 +159,8 @@ def render(options: NginxOptions, command: str = "imgorigin nginx-config") -> st
         cache_dir=cache_dir,
         access_log=options.access_log,
         not_refused=_NOT_REFUSED,
-        purge=PURGE_PREFIX,
-        classes="|".join(FORMAT_CLASSES),
+        purge=PURGE_PATH,
+        purge_header=PURGE_KEY_HEADER.lower().replace("-", "_"),
         cache_size=options.cache_size,
         servers="\n".join(f"        server {u};" for u in options.upstreams),
         listen=options.listen,

@@ -138,13 +138,13 @@ class Origin:
         )
 
     async def served_under(self, image: Image, uri: str) -> bool:
-        """Record that `uri` answers with a variant of `image`, so purging the image can
-        evict it from nginx; False when it could not be recorded (the answer must then
-        not be cached where no purge would find it)."""
+        """Record that `uri` answers with a variant of `image`'s key, so purging the
+        image can evict it from nginx; False when it could not be recorded (the answer
+        must then not be cached where no purge would find it)."""
         if self.served is None:
             return True
         try:
-            await self.served.record(image.id, uri)
+            await self.served.record(image.library_id, image.key, uri)
         except CATALOG_UNAVAILABLE as exc:
             log.warning("could not record %s for purges, answering uncacheable: %r", uri, exc)
             return False

@@ -95,6 +95,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         base,
         server=dataclasses.replace(base.server, data_dir=tmp_path / "data"),
         catalog=dataclasses.replace(base.catalog, database_url=database_url, pool_size=4),
+        # Tests that count purge calls see the one pass; test_purge_hooks shows the repeat.
+        purge=dataclasses.replace(base.purge, repeat_after=0),
     ).validated()
 
 

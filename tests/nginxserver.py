@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cache.purge import PURGE_PATH
 from imgorigin import nginxconf
 from tests.processes import free_port
 
@@ -44,7 +45,7 @@ class Nginx:
 
     @property
     def purge_url(self) -> str:
-        return self.url + nginxconf.PURGE_PREFIX
+        return self.url + PURGE_PATH
 
     def config(self) -> Path:
         options = nginxconf.NginxOptions(

@@ -92,10 +92,24 @@ async def test_identical_uploads_share_one_original(
     assert await services.store.head(original_key(first["sha256"])) is not None
 
 
+async def test_purge_names_that_cannot_exist_are_missing(admin: TestClient, tenant: Tenant) -> None:
+    for body in (
+        {"images": ["a\u0000b", "AAAAAAAAAAAAAAAA"]},
+        {"keys": ["a\u0000b", "\ud800", "../x", "ok.jpg"]},
+    ):
+        response = await admin.post(
+            "/v1/purge", json={"library": tenant.name, **body}, headers=tenant.auth()
+        )
+        report = await response.json()
+        assert response.status == 200 and report["images"] == 0, report
+        assert sorted(report["missing"]) == sorted(next(iter(body.values())))
+
+
 async def test_activate_then_delete(
     admin: TestClient, origin: TestClient, tenant: Tenant, services: Services
 ) -> None:
-    body = await upload(admin, tenant, images.jpeg(200, 100), key="d/x.jpg")
+    # Bytes no other test uploads: originals are shared by content across the database.
+    body = await upload(admin, tenant, images.jpeg(217, 103), key="d/x.jpg")
     path = f"/{tenant.name}/d/x.jpg"
     assert (await origin.get(path)).status == 404  # pending is not served
     response = await admin.post(f"{tenant.images}/{body['id']}/activate", headers=tenant.auth())

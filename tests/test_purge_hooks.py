@@ -3,6 +3,7 @@ each called against a local HTTP server that records what it receives."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import hmac
@@ -68,7 +69,8 @@ class Hooked:
 
 @pytest.fixture
 async def hooked(settings: Settings, recorder: Recorder, aiohttp_client) -> AsyncIterator[Hooked]:  # type: ignore[no-untyped-def]
-    purge = PurgeSettings(
+    purge = dataclasses.replace(
+        settings.purge,
         cloudflare_zone_id="zone1",
         cloudflare_api_token="cf-token",
         cloudflare_api_url=recorder.url + "/cf",
@@ -126,6 +128,28 @@ async def test_a_purge_calls_every_configured_hook_with_the_tags_the_origin_send
     assert headers[SIGNATURE_HEADER] == f"sha256={expected}"
 
 
+async def test_the_outer_layers_are_purged_once_more_a_little_later(
+    settings: Settings, recorder: Recorder
+) -> None:
+    purge = PurgeSettings(webhook_url=recorder.url + "/hook", repeat_after=0.3)
+    async with open_services(dataclasses.replace(settings, purge=purge).validated()) as services:
+        tenant = await new_tenant(services)
+        library = await services.catalog.get_library(tenant.name)
+        assert library is not None
+        report = await services.purger.purge(PurgeTarget(library.name, library.id, ("a",)))
+        assert report.complete and len(recorder.to(HOOK)) == 1
+        await asyncio.sleep(0.6)
+        assert [body for _, _, body in recorder.to(HOOK)] == [report_body(tenant.name)] * 2
+        # A repeat still waiting when the process stops is dropped, not left running.
+        await services.purger.purge(PurgeTarget(library.name, library.id, ("a",)))
+    await asyncio.sleep(0.5)
+    assert len(recorder.to(HOOK)) == 3
+
+
+def report_body(library: str) -> dict:
+    return {"event": "purge", "library": library, "images": ["a"], "tags": ["image-a"]}
+
+
 async def test_a_library_purge_purges_the_library_tag(hooked: Hooked, recorder: Recorder) -> None:
     tenant = await new_tenant(hooked.services)
     await upload(hooked.admin, tenant, jpeg(200, 100), key="a.jpg", activate="true")
@@ -174,10 +198,10 @@ async def test_cloudflare_takes_at_most_30_tags_a_call(recorder: Recorder) -> No
     ids = tuple(f"{n:016d}" for n in range(61))
     async with aiohttp.ClientSession() as session:
         hook = CloudflarePurge(session, recorder.url + "/cf", "zone1", "t")
-        assert await hook.purge(PurgeTarget("lib", ids)) == {"calls": 3}
+        assert await hook.purge(PurgeTarget("lib", 1, ids)) == {"calls": 3}
         recorder.statuses[CF] = [404]
         with pytest.raises(PurgeFailed, match="HTTP 404"):
-            await hook.purge(PurgeTarget("lib", ids[:1]))
+            await hook.purge(PurgeTarget("lib", 1, ids[:1]))
     sent = [body["tags"] for _, _, body in recorder.to(CF)]
     assert [len(tags) for tags in sent] == [30, 30, 1, 1]
     assert [tag for tags in sent[:3] for tag in tags] == [f"image-{i}" for i in ids]
@@ -187,7 +211,7 @@ async def test_an_unreachable_hook_fails_after_its_attempts(unused_tcp_port: int
     async with aiohttp.ClientSession() as session:
         hook = CloudflarePurge(session, f"http://127.0.0.1:{unused_tcp_port}", "z", "t")
         with pytest.raises(PurgeFailed, match="ClientConnectorError"):
-            await hook.purge(PurgeTarget("lib", ("a",)))
+            await hook.purge(PurgeTarget("lib", 1, ("a",)))
 
 
 @pytest.mark.parametrize(

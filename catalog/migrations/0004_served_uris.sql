@@ -1,8 +1,10 @@
--- The request URIs the origin answered for each image, as sent (raw). nginx's cache
--- purge module removes one exact cache key at a time, so a purge of an image must be
--- able to name every URI under which nginx may hold one of its variants.
+-- The request URIs the origin answered for each image key, as sent (raw). nginx's cache
+-- purge module removes one exact cache key at a time, so a purge must be able to name
+-- every URI under which nginx may hold a variant. By key, not by image: a URI names a
+-- key, so whatever image was ever served under it, purging the key's image reaches it.
 CREATE TABLE served_uris (
-    image_id  text NOT NULL REFERENCES images (id) ON DELETE CASCADE,
-    uri       text NOT NULL,
-    PRIMARY KEY (image_id, uri)
+    library_id  bigint NOT NULL REFERENCES libraries (id) ON DELETE CASCADE,
+    key         text NOT NULL,
+    uri         text NOT NULL,
+    PRIMARY KEY (library_id, key, uri)
 );
