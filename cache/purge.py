@@ -113,7 +113,8 @@ class PurgeFailed(Exception):
 
 
 class PurgeHook(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     async def purge(self, target: PurgeTarget) -> dict[str, int]:
         """Purge `target` from this layer; counts to report. Raises PurgeFailed."""
@@ -244,46 +245,37 @@ class NginxPurge:
         return {"uris": len(served), "evicted": sum(1 for r in results if r is True)}
 
 
-class CloudflarePurge:
-    """Purge by Cache-Tag (POST /zones/{zone}/purge_cache), 30 tags a call."""
+@dataclass(frozen=True)
+class TagPurge:
+    """Purge by tag through a CDN's API: one POST of `{field: [tags]}` per `batch` tags."""
 
-    name = "cloudflare"
-
-    def __init__(self, session: aiohttp.ClientSession, api: str, zone: str, token: str):
-        self._session, self._url, self._token = session, f"{api}/zones/{zone}/purge_cache", token
+    name: str
+    session: aiohttp.ClientSession
+    url: str
+    headers: dict[str, str]
+    field: str
+    batch: int
 
     async def purge(self, target: PurgeTarget) -> dict[str, int]:
-        batches = _batches(target.tags, 30)
+        batches = _batches(target.tags, self.batch)
         for tags in batches:
             await _send(
-                self._session,
-                "POST",
-                self._url,
-                json={"tags": tags},
-                headers={"Authorization": f"Bearer {self._token}"},
+                self.session, "POST", self.url, json={self.field: tags}, headers=self.headers
             )
         return {"calls": len(batches)}
 
 
-class FastlyPurge:
-    """Purge by Surrogate-Key (POST /service/{id}/purge), 256 keys a call."""
+def cloudflare_purge(session: aiohttp.ClientSession, api: str, zone: str, token: str) -> TagPurge:
+    """By Cache-Tag: POST /zones/{zone}/purge_cache, 30 tags a call."""
+    url = f"{api}/zones/{zone}/purge_cache"
+    headers = {"Authorization": f"Bearer {token}"}
+    return TagPurge("cloudflare", session, url, headers, "tags", 30)
 
-    name = "fastly"
 
-    def __init__(self, session: aiohttp.ClientSession, api: str, service: str, token: str):
-        self._session, self._url, self._token = session, f"{api}/service/{service}/purge", token
-
-    async def purge(self, target: PurgeTarget) -> dict[str, int]:
-        batches = _batches(target.tags, 256)
-        for keys in batches:
-            await _send(
-                self._session,
-                "POST",
-                self._url,
-                json={"surrogate_keys": keys},
-                headers={"Fastly-Key": self._token},
-            )
-        return {"calls": len(batches)}
+def fastly_purge(session: aiohttp.ClientSession, api: str, service: str, token: str) -> TagPurge:
+    """By Surrogate-Key: POST /service/{id}/purge, 256 keys a call."""
+    url = f"{api}/service/{service}/purge"
+    return TagPurge("fastly", session, url, {"Fastly-Key": token}, "surrogate_keys", 256)
 
 
 class WebhookPurge:
@@ -320,7 +312,7 @@ def purge_hooks(
         hooks.append(NginxPurge(session, settings.nginx_urls, served))
     if settings.cloudflare_zone_id:
         hooks.append(
-            CloudflarePurge(
+            cloudflare_purge(
                 session,
                 settings.cloudflare_api_url,
                 settings.cloudflare_zone_id,
@@ -329,7 +321,7 @@ def purge_hooks(
         )
     if settings.fastly_service_id:
         hooks.append(
-            FastlyPurge(
+            fastly_purge(
                 session,
                 settings.fastly_api_url,
                 settings.fastly_service_id,

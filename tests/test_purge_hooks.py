@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from cache import PurgeSettings, PurgeTarget
-from cache.purge import SIGNATURE_HEADER, CloudflarePurge, PurgeFailed
+from cache.purge import SIGNATURE_HEADER, PurgeFailed, cloudflare_purge
 from imgorigin.app import Services, build_apps, open_services
 from imgorigin.settings import Settings
 from tests.conftest import new_tenant, upload
@@ -197,7 +197,7 @@ async def test_a_failing_hook_is_retried_reported_and_does_not_stop_the_others(
 async def test_cloudflare_takes_at_most_30_tags_a_call(recorder: Recorder) -> None:
     ids = tuple(f"{n:016d}" for n in range(61))
     async with aiohttp.ClientSession() as session:
-        hook = CloudflarePurge(session, recorder.url + "/cf", "zone1", "t")
+        hook = cloudflare_purge(session, recorder.url + "/cf", "zone1", "t")
         assert await hook.purge(PurgeTarget("lib", 1, ids)) == {"calls": 3}
         recorder.statuses[CF] = [404]
         with pytest.raises(PurgeFailed, match="HTTP 404"):
@@ -209,7 +209,7 @@ async def test_cloudflare_takes_at_most_30_tags_a_call(recorder: Recorder) -> No
 
 async def test_an_unreachable_hook_fails_after_its_attempts(unused_tcp_port: int) -> None:
     async with aiohttp.ClientSession() as session:
-        hook = CloudflarePurge(session, f"http://127.0.0.1:{unused_tcp_port}", "z", "t")
+        hook = cloudflare_purge(session, f"http://127.0.0.1:{unused_tcp_port}", "z", "t")
         with pytest.raises(PurgeFailed, match="ClientConnectorError"):
             await hook.purge(PurgeTarget("lib", 1, ("a",)))
 
