@@ -4,48 +4,40 @@ serving the same bytes as a static file, both at 16 connections, interleaved."""
 from __future__ import annotations
 
 import asyncio
-import getpass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench import load
 from bench.client import session, upload
-from bench.processes import Server
+from bench.processes import Server, free_port
 from tests.nginxserver import Nginx, nginx_binary
 
 ROUNDS = 3
 SPEC = "w=800&fm=webp"
 
 
-STATIC = """\
-user {user};
-worker_processes auto;
-pid {folder}/nginx.pid;
-error_log stderr warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    server_tokens off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 10000;
-    client_body_temp_path {folder}/body_temp;
-    proxy_temp_path {folder}/proxy_temp;
-    fastcgi_temp_path {folder}/fastcgi_temp;
-    uwsgi_temp_path {folder}/uwsgi_temp;
-    scgi_temp_path {folder}/scgi_temp;
-    types {{ image/webp webp; }}
-    server {{ listen 127.0.0.1:{port}; root {folder}/static; }}
-}}
-"""
+@dataclass
+class FrontAndStatic(Nginx):
+    """The project's nginx front, plus one more server block in the same nginx serving
+    the static copy: same binary, workers and http settings, so the ratio is the cache's
+    cost alone."""
 
+    static_port: int = field(default_factory=free_port)
 
-class StaticNginx(Nginx):
-    """The same nginx, workers and socket settings as the front, serving files."""
+    @property
+    def static_url(self) -> str:
+        return f"http://127.0.0.1:{self.static_port}"
 
     def config(self) -> Path:
-        path = self.folder / "nginx.conf"
-        path.write_text(STATIC.format(user=getpass.getuser(), folder=self.folder, port=self.port))
+        path = super().config()
+        text = path.read_text()
+        static = (
+            f"    server {{ listen 127.0.0.1:{self.static_port}; root {self.folder}/static;"
+            " types { image/webp webp; } }\n"
+        )
+        end = text.rindex("}")  # the http block's closing brace
+        path.write_text(text[:end] + static + text[end:])
         return path
 
 
@@ -54,20 +46,17 @@ def run(server: Server, data: bytes, key: str, folder: Path) -> None:
         print("nginx: not installed (make bench installs it); skipped")
         return
     origin = urlsplit(server.origin).netloc
-    front = Nginx(folder / "front", upstreams=(origin,)).start()
-    static = StaticNginx(folder / "static-nginx", upstreams=())
+    front = FrontAndStatic(folder / "front", upstreams=(origin,)).start()
     try:
         body = asyncio.run(cached_variant(server, front, data, key))
-        (static.folder / "static").mkdir(parents=True)
-        (static.folder / "static" / "variant.webp").write_bytes(body)
-        static.start()
+        (front.folder / "static").mkdir()
+        (front.folder / "static" / "variant.webp").write_bytes(body)
         rates: dict[str, list[load.Load]] = {"static": [], "cached": []}
         for _ in range(ROUNDS):
-            rates["static"].append(asyncio.run(load.measure(f"{static.url}/variant.webp")))
+            rates["static"].append(asyncio.run(load.measure(f"{front.static_url}/variant.webp")))
             rates["cached"].append(asyncio.run(load.measure(f"{front.url}/demo/{key}?{SPEC}")))
     finally:
         front.stop()
-        static.stop()
     best = {name: max(results, key=lambda r: r.rate) for name, results in rates.items()}
     print(
         f"nginx in front ({len(body)} B WebP, {load.CONNECTIONS} connections, "

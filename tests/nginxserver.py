@@ -13,6 +13,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from cache.purge import PURGE_PATH
 from imgorigin import nginxconf
@@ -61,7 +62,7 @@ class Nginx:
         path.write_text(nginxconf.render(options))
         return path
 
-    def start(self, timeout: float = 10) -> Nginx:
+    def start(self, timeout: float = 10) -> Self:
         binary = nginx_binary()
         assert binary is not None, "nginx with the cache-purge module is not installed"
         self.folder.mkdir(parents=True, exist_ok=True)
