@@ -54,11 +54,7 @@ async def permit(catalog: Catalog, key: ApiKey, name: str, needed: Role) -> Libr
         if key.library_id is not None:
             raise Forbidden(f"this key may not use library {name!r}", code="wrong_library")
         raise NotFound(f"no library {name!r}", code="library_not_found")
-    if not key.role.allows(needed):
-        raise Forbidden(
-            f"this needs a {needed.value} key; this one is {key.role.value}",
-            code="insufficient_role",
-        )
+    require(key, needed)
     return library
 
 
@@ -66,3 +62,15 @@ async def authorize(request: web.Request, catalog: Catalog, needed: Role) -> tup
     """The caller's key and the library of the URL, as `authenticate` and `permit`."""
     key = await authenticate(request, catalog)
     return key, await permit(catalog, key, request.match_info["library"], needed)
+
+
+def require(key: ApiKey, needed: Role, *, every_library: bool = False) -> None:
+    """403 unless `key` has the role `needed` (and, with `every_library`, is not
+    scoped to one library): for what is not inside one library."""
+    if not key.role.allows(needed):
+        raise Forbidden(
+            f"this needs a {needed.value} key; this one is {key.role.value}",
+            code="insufficient_role",
+        )
+    if every_library and key.library_id is not None:
+        raise Forbidden("this needs a key for every library", code="wrong_library")

@@ -1,4 +1,5 @@
-"""Reading an upload: a multipart form or a raw body, with a hard size cap.
+"""Reading an upload: a multipart form, a raw body, or JSON with the file in base64,
+with a hard size cap.
 
 The body is read in chunks and refused (413) the moment it passes the cap, so a
 client cannot make the process buffer more than the cap.
@@ -7,9 +8,11 @@ client cannot make the process buffer more than the cap.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 import re
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -36,31 +39,47 @@ class UploadForm:
     key: str | None = None
     tags: tuple[str, ...] = ()
     alt: str | None = None
-    activate: bool = False
+    activate: bool | None = None  # None: as the library's `auto_activate` says
 
     @classmethod
     def parse(cls, fields: Mapping[str, str]) -> UploadForm:
-        try:
-            key = check_image_key(fields["key"]) if "key" in fields else None
-            tags = tuple(
-                dict.fromkeys(
-                    check_tag(t.strip()) for t in fields.get("tags", "").split(",") if t.strip()
-                )
-            )
-        except InvalidName as exc:
-            raise BadRequest(str(exc), code=f"invalid_{exc.kind}") from None
-        if len(tags) > MAX_TAGS:
-            raise BadRequest(f"at most {MAX_TAGS} tags", code="invalid_tag")
-        alt = fields.get("alt")
-        if alt is not None and (len(alt) > MAX_ALT or _CONTROL.search(alt)):
-            raise BadRequest(
-                f"alt text has at most {MAX_ALT} characters and no control characters",
-                code="invalid_alt",
-            )
-        activate = _BOOLEANS.get(fields.get("activate", "false").lower())
-        if activate is None:
+        key = field_key(fields["key"]) if "key" in fields else None
+        tags = field_tags(fields.get("tags", "").split(","))
+        alt = field_alt(fields["alt"]) if "alt" in fields else None
+        activate = _BOOLEANS.get(fields["activate"].lower()) if "activate" in fields else None
+        if "activate" in fields and activate is None:
             raise BadRequest("activate is true or false", code="invalid_activate")
         return cls(key=key, tags=tags, alt=alt, activate=activate)
+
+
+# The rules for an image's fields, on upload and on every later change (400 otherwise).
+
+
+def field_key(key: str) -> str:
+    try:
+        return check_image_key(key)
+    except InvalidName as exc:
+        raise BadRequest(str(exc), code="invalid_key") from None
+
+
+def field_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """Tags, stripped, without blanks or repeats."""
+    try:
+        checked = tuple(dict.fromkeys(check_tag(t.strip()) for t in tags if t.strip()))
+    except InvalidName as exc:
+        raise BadRequest(str(exc), code="invalid_tag") from None
+    if len(checked) > MAX_TAGS:
+        raise BadRequest(f"at most {MAX_TAGS} tags", code="invalid_tag")
+    return checked
+
+
+def field_alt(alt: str) -> str:
+    if len(alt) > MAX_ALT or _CONTROL.search(alt):
+        raise BadRequest(
+            f"alt text has at most {MAX_ALT} characters and no control characters",
+            code="invalid_alt",
+        )
+    return alt
 
 
 @dataclass(frozen=True)
@@ -139,7 +158,7 @@ def _add_field(fields: dict[str, str], name: str, value: str) -> None:
 
 
 async def read_upload(request: web.Request, limit: int, idle_timeout: float) -> Upload:
-    if request.content_length is not None and request.content_length > limit + MAX_FIELD_BYTES * 8:
+    if request.content_length is not None and request.content_length > _encoded_limit(limit):
         raise _too_large(limit)
     fields: dict[str, str] = {}
     for name, value in request.query.items():
@@ -148,14 +167,16 @@ async def read_upload(request: web.Request, limit: int, idle_timeout: float) -> 
     try:
         if request.content_type == "multipart/form-data":
             data = await body.multipart(fields)
+        elif request.content_type == "application/json":
+            data = await _json_upload(body, fields)
         elif request.content_type.startswith("image/") or (
             request.content_type == "application/octet-stream"
         ):
             data = await body.read(request.content, limit)
         else:
             raise UnsupportedMediaType(
-                "send multipart/form-data with a 'file' field, or the image itself with an "
-                "image/* Content-Type",
+                "send multipart/form-data with a 'file' field, JSON with the file in base64 "
+                "as 'data', or the image itself with an image/* Content-Type",
                 code="unsupported_media_type",
             )
     except (ValueError, AssertionError, UnicodeDecodeError, HttpProcessingError) as exc:
@@ -169,17 +190,50 @@ async def read_upload(request: web.Request, limit: int, idle_timeout: float) -> 
     return Upload(data, UploadForm.parse(fields))
 
 
+def _encoded_limit(limit: int) -> int:
+    """The largest body that may carry `limit` bytes of file: base64 and the fields."""
+    return (limit + 2) // 3 * 4 + MAX_FIELD_BYTES * 8
+
+
+async def _json_upload(body: _Body, fields: dict[str, str]) -> bytes:
+    """`{"data": base64, "key": ..., "alt": ..., "tags": [...] or "a,b", "activate": ...}`"""
+    document = _json_object(await body.read(body.request.content, _encoded_limit(body.limit)))
+    encoded = document.pop("data", None)
+    if not isinstance(encoded, str):
+        raise BadRequest("the file goes in 'data', as base64", code="missing_file")
+    for name, value in document.items():
+        if name == "tags" and isinstance(value, list) and all(isinstance(t, str) for t in value):
+            value = ",".join(value)
+        elif name == "activate" and isinstance(value, bool):
+            value = str(value).lower()
+        elif not isinstance(value, str):
+            raise BadRequest(f"field {name!r} has the wrong type", code=f"invalid_{name}")
+        _add_field(fields, name, value)
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("'data' is not base64", code="invalid_base64") from None
+    if len(data) > body.limit:
+        raise _too_large(body.limit)
+    return data
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:  # includes bytes that are not UTF-8
+        raise BadRequest(f"the body is not JSON: {exc}", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object", code="invalid_json")
+    return data
+
+
 async def read_json(request: web.Request, limit: int, idle_timeout: float) -> dict[str, Any]:
     """A JSON object body of at most `limit` bytes."""
     if request.content_type != "application/json":
         raise UnsupportedMediaType("send application/json", code="unsupported_media_type")
     try:
         raw = await _Body(request, limit, idle_timeout, "body").read(request.content, limit)
-        data = json.loads(raw)
     except RequestPayloadError as exc:
         raise BadRequest(f"unreadable request body: {exc}", code="invalid_body") from None
-    except ValueError as exc:  # includes bytes that are not UTF-8
-        raise BadRequest(f"the body is not JSON: {exc}", code="invalid_json") from None
-    if not isinstance(data, dict):
-        raise BadRequest("the body must be a JSON object", code="invalid_json")
-    return data
+    return _json_object(raw)

@@ -18,18 +18,16 @@ the first pass, and nothing else would ever evict it.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiohttp
-from yarl import URL
 
+from cache.outbound import SIGNATURE_HEADER, CallFailed, send, signature
 from cache.settings import PurgeSettings
 from cache.singleflight import VariantCache
 
@@ -42,10 +40,6 @@ log = logging.getLogger(__name__)
 PURGE_PATH = "/_purge"
 PURGE_KEY_HEADER = "X-Imgorigin-Purge-Key"
 FORMAT_CLASSES = ("avif", "webp", "other")
-SIGNATURE_HEADER = "X-Imgorigin-Signature"
-
-ATTEMPTS = 3
-BACKOFF = 0.25  # seconds before the second attempt; doubled for each next one
 NGINX_CONCURRENCY = 16
 STORE_CONCURRENCY = 16
 
@@ -108,16 +102,12 @@ class PurgeTarget:
         return [image_tag(i) for i in self.image_ids]
 
 
-class PurgeFailed(Exception):
-    """A layer could not be purged, after its retries."""
-
-
 class PurgeHook(Protocol):
     @property
     def name(self) -> str: ...
 
     async def purge(self, target: PurgeTarget) -> dict[str, int]:
-        """Purge `target` from this layer; counts to report. Raises PurgeFailed."""
+        """Purge `target` from this layer; counts to report. Raises CallFailed."""
 
 
 @dataclass
@@ -162,7 +152,7 @@ class Purger:
         for hook in self._hooks:  # in order: nginx before the CDNs that pull through it
             try:
                 results[hook.name] = {"ok": True, **await hook.purge(target)}
-            except PurgeFailed as exc:
+            except CallFailed as exc:
                 log.warning("purge of %s: %s failed: %s", target.library, hook.name, exc)
                 results[hook.name] = {"ok": False, "error": str(exc)}
         return results
@@ -176,33 +166,6 @@ class Purger:
         for repeat in list(self._repeats):
             repeat.cancel()
         await asyncio.gather(*self._repeats, return_exceptions=True)
-
-
-async def _send(
-    session: aiohttp.ClientSession,
-    method: str,
-    url: str | URL,
-    done: Callable[[int], bool] = lambda status: 200 <= status < 300,
-    **kwargs: Any,
-) -> int:
-    """The status of one call, retried with backoff on connection errors, timeouts, 429
-    and 5xx; PurgeFailed unless `done(status)` at last."""
-    problem = ""
-    for attempt in range(ATTEMPTS):
-        if attempt:
-            await asyncio.sleep(BACKOFF * 2 ** (attempt - 1))
-        try:
-            # No redirects: they would carry the API tokens to wherever they point.
-            async with session.request(method, url, allow_redirects=False, **kwargs) as response:
-                await response.read()
-                if done(response.status):
-                    return response.status
-                problem = f"HTTP {response.status}"
-                if response.status != 429 and response.status < 500:
-                    break  # our request is wrong; asking again will not help
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            problem = repr(exc)
-    raise PurgeFailed(f"{method} {URL(url).with_query(None)}: {problem}")
 
 
 def _batches(items: list[str], size: int) -> list[list[str]]:
@@ -225,7 +188,7 @@ class NginxPurge:
         async def evict(url: str, cache_key: str) -> bool:
             headers = {PURGE_KEY_HEADER: cache_key}
             async with limit:  # 404: nothing cached under that key
-                status = await _send(
+                status = await send(
                     self._session, "GET", url, lambda s: s in (200, 404), headers=headers
                 )
                 return status == 200
@@ -241,7 +204,7 @@ class NginxPurge:
         )
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
-            raise PurgeFailed(f"{len(failures)} of {len(results)} keys: {failures[0]}")
+            raise CallFailed(f"{len(failures)} of {len(results)} keys: {failures[0]}")
         return {"uris": len(served), "evicted": sum(1 for r in results if r is True)}
 
 
@@ -259,7 +222,7 @@ class TagPurge:
     async def purge(self, target: PurgeTarget) -> dict[str, int]:
         batches = _batches(target.tags, self.batch)
         for tags in batches:
-            await _send(
+            await send(
                 self.session, "POST", self.url, json={self.field: tags}, headers=self.headers
             )
         return {"calls": len(batches)}
@@ -297,9 +260,8 @@ class WebhookPurge:
         ).encode()
         headers = {"Content-Type": "application/json"}
         if self._secret:
-            digest = hmac.new(self._secret.encode(), body, hashlib.sha256).hexdigest()
-            headers[SIGNATURE_HEADER] = f"sha256={digest}"
-        await _send(self._session, "POST", self._url, data=body, headers=headers)
+            headers[SIGNATURE_HEADER] = signature(self._secret, body)
+        await send(self._session, "POST", self._url, data=body, headers=headers)
         return {}
 
 

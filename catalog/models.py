@@ -87,6 +87,14 @@ class LibrarySettings:
     ignore_unknown_parameters: bool = False  # else an unknown parameter is a 400
     widths: tuple[int, ...] = ()  # unsigned URLs' widths snap up to one of these
     max_quality: int = 100  # unsigned URLs' `q` is capped at this
+    # The write side's rules: uploads, activation, quotas, ownership.
+    auto_activate: bool = False  # uploads are active at once, not pending
+    pending_ttl: int = 7 * 24 * 3600  # seconds before a pending image is swept; 0: never
+    quota_bytes: int | None = None  # originals' bytes over live images; None: no limit
+    quota_images: int | None = None  # live images; None: no limit
+    allowed_formats: tuple[str, ...] = ()  # source formats taken; empty: every one we read
+    max_upload_bytes: int | None = None  # below the server's IMGORIGIN_MAX_UPLOAD_BYTES
+    creator_only: bool = False  # only an image's creator (X-User-Id) or an admin key edits it
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LibrarySettings:
@@ -95,7 +103,7 @@ class LibrarySettings:
         if unknown:
             raise InvalidSettings(f"unknown setting(s): {', '.join(sorted(unknown))}")
         values = dict(data)
-        for name in ("require_signed", "presets_only", "ignore_unknown_parameters"):
+        for name in _FLAGS:
             if not isinstance(values.get(name, False), bool):
                 raise InvalidSettings(f"{name} must be true or false")
         presets = values.get("presets", {})
@@ -112,6 +120,18 @@ class LibrarySettings:
         values["widths"] = tuple(sorted(set(widths)))
         if not _whole(values.get("max_quality", 100), 1, 100):
             raise InvalidSettings("max_quality must be a whole number from 1 to 100")
+        if not _whole(values.get("pending_ttl", 0), 0, 10 * 365 * 24 * 3600):
+            raise InvalidSettings("pending_ttl must be whole seconds from 0 (never) to 10 years")
+        for name in ("quota_bytes", "quota_images", "max_upload_bytes"):
+            value = values.get(name)
+            if value is not None and not _whole(value, 1, 2**62):
+                raise InvalidSettings(f"{name} must be a positive whole number or null")
+        formats = values.get("allowed_formats", [])
+        if not isinstance(formats, list) or not all(
+            isinstance(f, str) and _FORMAT_NAME.fullmatch(f) for f in formats
+        ):
+            raise InvalidSettings("allowed_formats must be a list of format names such as 'jpeg'")
+        values["allowed_formats"] = tuple(sorted(set(formats)))
         return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
@@ -122,10 +142,25 @@ class LibrarySettings:
             "ignore_unknown_parameters": self.ignore_unknown_parameters,
             "widths": list(self.widths),
             "max_quality": self.max_quality,
+            "auto_activate": self.auto_activate,
+            "pending_ttl": self.pending_ttl,
+            "quota_bytes": self.quota_bytes,
+            "quota_images": self.quota_images,
+            "allowed_formats": list(self.allowed_formats),
+            "max_upload_bytes": self.max_upload_bytes,
+            "creator_only": self.creator_only,
         }
 
 
+_FLAGS = (
+    "require_signed",
+    "presets_only",
+    "ignore_unknown_parameters",
+    "auto_activate",
+    "creator_only",
+)
 _PRESET_NAME = re.compile(r"[a-z0-9_-]{1,32}")
+_FORMAT_NAME = re.compile(r"[a-z0-9]{2,8}")
 
 
 def _whole(value: object, low: int, high: int) -> bool:
@@ -158,6 +193,41 @@ class ApiKey:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """A key as it is listed: everything but the secret, which is never kept."""
+
+    id: int
+    library: str | None  # None: every library
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """One version of an image's original: what the bytes are."""
+
+    sha256: str
+    format: str
+    width: int
+    height: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    id: str
+    url: str
+    events: tuple[str, ...]  # empty: every event
+    secret: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class NewImage:
     """What an upload knows before the catalog has stored it."""
 
@@ -165,13 +235,18 @@ class NewImage:
     library_id: int
     key: str
     status: Status
-    sha256: str
-    format: str
-    width: int
-    height: int
-    bytes: int
+    content: Content
     alt: str | None
     tags: tuple[str, ...]
+    created_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImageVersion:
+    version: int
+    content: Content
+    created_by: str | None
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,6 +266,11 @@ class Image:
     tags: tuple[str, ...]
     created_at: datetime
     updated_at: datetime
+    created_by: str | None = None
+
+    @property
+    def content(self) -> Content:
+        return Content(self.sha256, self.format, self.width, self.height, self.bytes)
 
     @classmethod
     def from_row(cls, row: Any) -> Image:
@@ -210,4 +290,5 @@ class Image:
             tags=tuple(row["tags"] or ()),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            created_by=row["created_by"],
         )

@@ -8,6 +8,7 @@ import json
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -15,7 +16,10 @@ import asyncpg
 from catalog.migrate import migrate
 from catalog.models import (
     ApiKey,
+    ApiKeyRecord,
+    Content,
     Image,
+    ImageVersion,
     Library,
     LibrarySettings,
     NewImage,
@@ -24,13 +28,30 @@ from catalog.models import (
     SigningKey,
     Status,
     UrlPolicy,
+    Webhook,
     check_signing_secret,
 )
+from catalog.query import ImageQuery, encode_cursor, list_sql
 from catalog.settings import CatalogSettings
 
 
 class KeyConflict(Exception):
     """Another live image in the library already has this key."""
+
+
+class Unset:
+    """The type of UNSET: a field a change leaves alone (None may be a value)."""
+
+
+UNSET = Unset()
+
+
+class LibraryExists(Exception):
+    """A library of this name exists already."""
+
+
+class QuotaExceeded(Exception):
+    """The library's quota leaves no room for this image; the message says which."""
 
 
 # What a PostgreSQL outage or overload looks like through asyncpg: the caller may
@@ -50,6 +71,12 @@ _IMAGE_SELECT = """
            coalesce((SELECT array_agg(t.tag ORDER BY t.tag) FROM image_tags t
                      WHERE t.image_id = i.id), '{}') AS tags
     FROM images i JOIN libraries l ON l.id = i.library_id
+"""
+
+_KEY_SELECT = """
+    SELECT k.id, l.name AS library, k.name, k.role, k.prefix, k.created_at, k.expires_at,
+           k.revoked_at, k.last_used_at
+    FROM api_keys k LEFT JOIN libraries l ON l.id = k.library_id
 """
 
 _KEY_PREFIX = "io_"
@@ -104,42 +131,104 @@ class Catalog:
         )
         return Library(**dict(row)) if row else None
 
-    async def create_api_key(
-        self, library: Library, role: Role, name: str = "", *, replace_named: bool = False
-    ) -> tuple[str, ApiKey]:
-        """Make a key and store its hash; the key itself is returned once, here.
+    async def create_library(self, name: str, settings: LibrarySettings) -> Library:
+        """A new library; LibraryExists when the name is taken."""
+        try:
+            row = await self.pool.fetchrow(
+                "INSERT INTO libraries (name, settings) VALUES ($1, $2::jsonb)"
+                " RETURNING id, name, created_at",
+                name,
+                json.dumps(settings.to_json()),
+            )
+        except asyncpg.UniqueViolationError:
+            raise LibraryExists(name) from None
+        return Library(**dict(row))
 
-        With `replace_named`, earlier live keys of the library with the same name are
-        revoked in the same transaction (how `serve --demo` rotates its key).
+    async def libraries(self, library_id: int | None = None) -> list[Library]:
+        """Every library by name, or the one with `library_id` (a scoped key's view)."""
+        rows = await self.pool.fetch(
+            "SELECT id, name, created_at FROM libraries"
+            " WHERE $1::bigint IS NULL OR id = $1 ORDER BY name",
+            library_id,
+        )
+        return [Library(**dict(row)) for row in rows]
+
+    async def delete_library(self, library: Library) -> None:
+        """The library's row, and with it (cascade) its keys and image rows. Its
+        images must have been deleted first, so their originals could be dropped."""
+        await self.pool.execute("DELETE FROM libraries WHERE id = $1", library.id)
+
+    async def create_api_key(
+        self,
+        library: Library | None,
+        role: Role,
+        name: str = "",
+        *,
+        expires_at: datetime | None = None,
+        replace_named: bool = False,
+    ) -> tuple[str, ApiKeyRecord]:
+        """Make a key (for one library, or every library with None) and store its
+        hash; the key itself is returned once, here.
+
+        With `replace_named`, earlier live keys of the same scope and name are revoked
+        in the same transaction (how `serve --demo` rotates its key).
         """
         plain = _KEY_PREFIX + secrets.token_urlsafe(32)
+        library_id = library.id if library else None
         async with self.pool.acquire() as conn, conn.transaction():
             if replace_named:
                 await conn.execute(
                     "UPDATE api_keys SET revoked_at = now()"
-                    " WHERE library_id = $1 AND name = $2 AND revoked_at IS NULL",
-                    library.id,
+                    " WHERE library_id IS NOT DISTINCT FROM $1 AND name = $2"
+                    "   AND revoked_at IS NULL",
+                    library_id,
                     name,
                 )
             row = await conn.fetchrow(
-                "INSERT INTO api_keys (library_id, name, role, key_hash, prefix)"
-                " VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                library.id,
+                "INSERT INTO api_keys (library_id, name, role, key_hash, prefix, expires_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                library_id,
                 name,
                 role.value,
                 hash_api_key(plain),
                 plain[:10],
+                expires_at,
             )
-        key = ApiKey(row["id"], library.id, name, role, plain[:10])
-        return plain, key
+            record = await conn.fetchrow(_KEY_SELECT + " WHERE k.id = $1", row["id"])
+        return plain, _key_record(record)
+
+    async def api_keys(self, library_id: int | None = None) -> list[ApiKeyRecord]:
+        """Every key, revoked and expired ones too, or those scoped to `library_id`."""
+        rows = await self.pool.fetch(
+            _KEY_SELECT + " WHERE $1::bigint IS NULL OR k.library_id = $1 ORDER BY k.id", library_id
+        )
+        return [_key_record(row) for row in rows]
+
+    async def revoke_api_key(self, key_id: int, library_id: int | None = None) -> bool:
+        """Revoke a live key (of `library_id`'s scope when given); False if none."""
+        revoked = await self.pool.fetchval(
+            "UPDATE api_keys SET revoked_at = now()"
+            " WHERE id = $1 AND revoked_at IS NULL AND ($2::bigint IS NULL OR library_id = $2)"
+            " RETURNING id",
+            key_id,
+            library_id,
+        )
+        return revoked is not None
 
     async def authenticate(self, plain: str) -> ApiKey | None:
-        """The live key with this secret, or None (unknown, revoked or expired)."""
+        """The live key with this secret, or None (unknown, revoked or expired).
+
+        `last_used_at` is written at most once a minute per key, so a busy client
+        does not turn every call into a write of the same row.
+        """
         row = await self.pool.fetchrow(
-            "UPDATE api_keys SET last_used_at = now()"
-            " WHERE key_hash = $1 AND revoked_at IS NULL"
-            "   AND (expires_at IS NULL OR expires_at > now())"
-            " RETURNING id, library_id, name, role, prefix",
+            "WITH k AS (SELECT id, library_id, name, role, prefix, last_used_at FROM api_keys"
+            "           WHERE key_hash = $1 AND revoked_at IS NULL"
+            "             AND (expires_at IS NULL OR expires_at > now())),"
+            " touched AS (UPDATE api_keys a SET last_used_at = now() FROM k"
+            "             WHERE a.id = k.id AND (k.last_used_at IS NULL"
+            "                   OR k.last_used_at < now() - interval '1 minute'))"
+            " SELECT id, library_id, name, role, prefix FROM k",
             hash_api_key(plain),
         )
         if row is None:
@@ -229,23 +318,30 @@ class Catalog:
         )
         return Image.from_row(row) if row else None
 
-    async def set_status(self, library: Library, image_id: str, status: Status) -> Image | None:
-        """Move a live image to `status`; None when there is no such live image."""
+    async def set_status(
+        self, library: Library, image_id: str, status: Status, expect: Status | None = None
+    ) -> Image | None:
+        """Move a live image (in status `expect`, when given) to `status`; None when
+        there is no such image."""
         row = await self.pool.fetchrow(
             "UPDATE images SET status = $3, updated_at = now(),"
             " activated_at = CASE WHEN $3 = 'active' THEN coalesce(activated_at, now())"
             "                     ELSE activated_at END,"
+            " pending_since = CASE WHEN $3 = 'pending' THEN coalesce(pending_since, now()) END,"
             " deleted_at = CASE WHEN $3 = 'deleted' THEN now() END"
             " WHERE library_id = $1 AND id = $2 AND status <> 'deleted'"
+            "   AND ($4::text IS NULL OR status = $4)"
             " RETURNING id",
             library.id,
             image_id,
             status.value,
+            expect and expect.value,
         )
-        if row is None:
-            return None
-        found = await self.pool.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", image_id)
-        return Image.from_row(found)
+        return await self._image(image_id) if row else None
+
+    async def _image(self, image_id: str, conn: asyncpg.Connection | None = None) -> Image:
+        row = await (conn or self.pool).fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", image_id)
+        return Image.from_row(row)
 
     async def live_image_ids(self, library: Library) -> list[str]:
         """Every image of a library that may still have variants (pending ones too)."""
@@ -255,17 +351,160 @@ class Catalog:
         return [row["id"] for row in rows]
 
     async def images_by(self, library: Library, column: str, values: list[str]) -> list[Image]:
-        """The images of a library whose `column` (id or key) is one of `values`: by id
-        in any status, deleted too (a purge may be run again after a delete); by key,
-        the live ones."""
-        assert column in ("id", "key")
-        live = " AND i.status <> 'deleted'" if column == "key" else ""
+        """The images of a library whose `column` (id, key or sha256) is one of `values`:
+        by id in any status, deleted too (a purge may be run again after a delete); by
+        key or content, the live ones."""
+        assert column in ("id", "key", "sha256")
+        live = " AND i.status <> 'deleted'" if column != "id" else ""
         rows = await self.pool.fetch(
             _IMAGE_SELECT + f" WHERE i.library_id = $1 AND i.{column} = ANY($2::text[])" + live,
             library.id,
             values,
         )
         return [Image.from_row(row) for row in rows]
+
+    async def list_images(
+        self, library: Library, query: ImageQuery
+    ) -> tuple[list[Image], str | None]:
+        """One page of a library's images, and the cursor of the next (None: the last)."""
+        sql, args = list_sql(library.id, query, _IMAGE_SELECT)
+        rows = await self.pool.fetch(sql, *args)
+        found = [Image.from_row(row) for row in rows[: query.limit]]
+        if len(rows) <= query.limit:
+            return found, None
+        last = rows[query.limit - 1]
+        return found, encode_cursor(query.sort, last[query.sort.column], last["id"])
+
+    async def update_image(
+        self,
+        library: Library,
+        image_id: str,
+        *,
+        key: str | None = None,
+        alt: str | Unset | None = UNSET,
+        tags: tuple[str, ...] | None = None,
+        add_tags: tuple[str, ...] = (),
+        remove_tags: tuple[str, ...] = (),
+    ) -> Image | None:
+        """Change a live image's key, alt text or tags (all of them, or some added and
+        removed) in one transaction; None when there is no such live image,
+        KeyConflict when another live image has `key`."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            try:
+                found = await conn.fetchval(
+                    "UPDATE images SET updated_at = now(), key = coalesce($3, key),"
+                    " alt = CASE WHEN $4 THEN $5 ELSE alt END"
+                    " WHERE library_id = $1 AND id = $2 AND status <> 'deleted' RETURNING id",
+                    library.id,
+                    image_id,
+                    key,
+                    not isinstance(alt, Unset),
+                    None if isinstance(alt, Unset) else alt,
+                )
+            except asyncpg.UniqueViolationError:
+                raise KeyConflict(key) from None
+            if found is None:
+                return None
+            if tags is not None:
+                await conn.execute("DELETE FROM image_tags WHERE image_id = $1", image_id)
+                add_tags = tags
+            await conn.execute(
+                "DELETE FROM image_tags WHERE image_id = $1 AND tag = ANY($2::text[])",
+                image_id,
+                list(remove_tags),
+            )
+            await conn.execute(
+                "INSERT INTO image_tags (image_id, tag) SELECT $1, unnest($2::text[])"
+                " ON CONFLICT DO NOTHING",
+                image_id,
+                list(add_tags),
+            )
+            return await self._image(image_id, conn)
+
+    async def tag_counts(self, library: Library) -> list[tuple[str, int]]:
+        """Each tag of the library's live images, with how many have it, by tag."""
+        rows = await self.pool.fetch(
+            "SELECT t.tag, count(*) AS n FROM image_tags t JOIN images i ON i.id = t.image_id"
+            " WHERE i.library_id = $1 AND i.status <> 'deleted' GROUP BY t.tag ORDER BY t.tag",
+            library.id,
+        )
+        return [(row["tag"], row["n"]) for row in rows]
+
+    async def versions(self, image: Image) -> list[ImageVersion]:
+        """Every version of an image's original, newest first."""
+        rows = await self.pool.fetch(
+            "SELECT * FROM image_versions WHERE image_id = $1 ORDER BY version DESC", image.id
+        )
+        return [_version(row) for row in rows]
+
+    async def version(self, image: Image, number: int) -> ImageVersion | None:
+        row = await self.pool.fetchrow(
+            "SELECT * FROM image_versions WHERE image_id = $1 AND version = $2", image.id, number
+        )
+        return _version(row) if row else None
+
+    async def expired_pending(self, default_ttl: int, limit: int) -> list[tuple[Library, Image]]:
+        """Pending images older than their library's `pending_ttl` (0: kept forever)."""
+        rows = await self.pool.fetch(
+            _IMAGE_SELECT.replace("AS library,", "AS library, l.created_at AS library_created_at,")
+            + " WHERE i.status = 'pending' AND i.pending_since < now() -"
+            " make_interval(secs => coalesce((l.settings->>'pending_ttl')::bigint, $1))"
+            " AND coalesce((l.settings->>'pending_ttl')::bigint, $1) > 0"
+            " ORDER BY i.pending_since LIMIT $2",
+            default_ttl,
+            limit,
+        )
+        return [
+            (
+                Library(row["library_id"], row["library"], row["library_created_at"]),
+                Image.from_row(row),
+            )
+            for row in rows
+        ]
+
+    async def usage(self, library: Library) -> dict[str, int]:
+        """Images by status, and the bytes of the live ones' current originals."""
+        row = await self.pool.fetchrow(
+            "SELECT count(*) FILTER (WHERE status = 'pending') AS pending,"
+            "       count(*) FILTER (WHERE status = 'active') AS active,"
+            "       count(*) FILTER (WHERE status = 'deleted') AS deleted,"
+            "       coalesce(sum(bytes) FILTER (WHERE status <> 'deleted'), 0)::bigint AS bytes"
+            " FROM images WHERE library_id = $1",
+            library.id,
+        )
+        return dict(row)
+
+    # Webhooks
+
+    async def create_webhook(self, library: Library, url: str, events: list[str]) -> Webhook:
+        row = await self.pool.fetchrow(
+            "INSERT INTO webhooks (id, library_id, url, events, secret)"
+            " VALUES ($1, $2, $3, $4, $5) RETURNING *",
+            "wh_" + secrets.token_hex(6),
+            library.id,
+            url,
+            events,
+            secrets.token_urlsafe(32),
+        )
+        return _webhook(row)
+
+    async def webhooks(self, library_id: int, event: str | None = None) -> list[Webhook]:
+        """The library's webhooks; with `event`, those that hear it."""
+        rows = await self.pool.fetch(
+            "SELECT * FROM webhooks WHERE library_id = $1"
+            " AND ($2::text IS NULL OR events = '{}' OR $2 = ANY(events)) ORDER BY created_at, id",
+            library_id,
+            event,
+        )
+        return [_webhook(row) for row in rows]
+
+    async def delete_webhook(self, library: Library, webhook_id: str) -> bool:
+        deleted = await self.pool.fetchval(
+            "DELETE FROM webhooks WHERE library_id = $1 AND id = $2 RETURNING id",
+            library.id,
+            webhook_id,
+        )
+        return deleted is not None
 
     # URIs served per key, for purges by exact URI (nginx)
 
@@ -310,36 +549,49 @@ class OriginalLock:
         self.sha256 = sha256
 
     async def in_use(self) -> bool:
+        """Whether a live image has this original, now or as an earlier version."""
         return bool(
             await self._conn.fetchval(
-                "SELECT EXISTS (SELECT 1 FROM images WHERE sha256 = $1 AND status <> 'deleted')",
+                "SELECT EXISTS (SELECT 1 FROM images WHERE sha256 = $1 AND status <> 'deleted')"
+                " OR EXISTS (SELECT 1 FROM image_versions v JOIN images i ON i.id = v.image_id"
+                "            WHERE v.sha256 = $1 AND i.status <> 'deleted')",
                 self.sha256,
             )
         )
 
-    async def insert_image(self, new: NewImage) -> Image:
-        assert new.sha256 == self.sha256
-        # A savepoint: a key conflict rolls back the insert, not the lock's transaction.
+    async def insert_image(
+        self, new: NewImage, quota_bytes: int | None = None, quota_images: int | None = None
+    ) -> Image:
+        """Commit the row of an image whose original is stored; KeyConflict when the
+        key is taken, QuotaExceeded when the library's quotas leave no room."""
+        assert new.content.sha256 == self.sha256
+        # A savepoint: a refused insert rolls back, not the lock's transaction.
         async with self._conn.transaction():
+            if quota_bytes is not None or quota_images is not None:
+                await self._check_quota(new, quota_bytes, quota_images)
+            content = new.content
             try:
                 await self._conn.execute(
                     "INSERT INTO images (id, library_id, key, status, sha256, format,"
-                    " width, height, bytes, alt, activated_at)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,"
-                    "         CASE WHEN $4 = 'active' THEN now() END)",
+                    " width, height, bytes, alt, created_by, activated_at, pending_since)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+                    "         CASE WHEN $4 = 'active' THEN now() END,"
+                    "         CASE WHEN $4 = 'pending' THEN now() END)",
                     new.id,
                     new.library_id,
                     new.key,
                     new.status.value,
-                    new.sha256,
-                    new.format,
-                    new.width,
-                    new.height,
-                    new.bytes,
+                    content.sha256,
+                    content.format,
+                    content.width,
+                    content.height,
+                    content.bytes,
                     new.alt,
+                    new.created_by,
                 )
             except asyncpg.UniqueViolationError as exc:
                 raise KeyConflict(new.key) from exc
+            await self._add_version(new.id, 1, content, new.created_by)
             await self._conn.executemany(
                 "INSERT INTO image_tags (image_id, tag) VALUES ($1, $2)",
                 [(new.id, tag) for tag in new.tags],
@@ -347,29 +599,75 @@ class OriginalLock:
             row = await self._conn.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", new.id)
         return Image.from_row(row)
 
+    async def _check_quota(
+        self, new: NewImage, quota_bytes: int | None, quota_images: int | None
+    ) -> None:
+        # The library's row lock makes concurrent uploads check one after another.
+        # NO KEY UPDATE: it does not wait for inserts that merely reference the row.
+        await self._conn.execute(
+            "SELECT 1 FROM libraries WHERE id = $1 FOR NO KEY UPDATE", new.library_id
+        )
+        used = await self._conn.fetchrow(
+            "SELECT count(*) AS images, coalesce(sum(bytes), 0) AS bytes FROM images"
+            " WHERE library_id = $1 AND status <> 'deleted'",
+            new.library_id,
+        )
+        if quota_images is not None and used["images"] + 1 > quota_images:
+            raise QuotaExceeded(f"the library holds its quota of {quota_images} images")
+        if quota_bytes is not None and used["bytes"] + new.content.bytes > quota_bytes:
+            raise QuotaExceeded(
+                f"{new.content.bytes} more bytes would pass the library's quota of"
+                f" {quota_bytes} ({used['bytes']} used)"
+            )
+
+    async def _add_version(
+        self, image_id: str, version: int, content: Content, created_by: str | None
+    ) -> None:
+        await self._conn.execute(
+            "INSERT INTO image_versions (image_id, version, sha256, format, width, height,"
+            " bytes, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            image_id,
+            version,
+            content.sha256,
+            content.format,
+            content.width,
+            content.height,
+            content.bytes,
+            created_by,
+        )
+
     async def replace_original(
-        self, image: Image, format: str, width: int, height: int, size: int
+        self, image: Image, content: Content, created_by: str | None
     ) -> Image | None:
         """Point a live image at this original as its next version; None when the
         image was deleted or given another original meanwhile (whose replacer would
         not know to drop `image`'s)."""
-        updated = await self._conn.fetchval(
-            "UPDATE images SET sha256 = $2, format = $3, width = $4, height = $5, bytes = $6,"
-            " version = version + 1, updated_at = now()"
-            " WHERE id = $1 AND sha256 = $7 AND status <> 'deleted' RETURNING id",
-            image.id,
-            self.sha256,
-            format,
-            width,
-            height,
-            size,
-            image.sha256,
-        )
-        if updated is None:
-            return None
-        return Image.from_row(
-            await self._conn.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", image.id)
-        )
+        assert content.sha256 == self.sha256
+        async with self._conn.transaction():
+            version = await self._conn.fetchval(
+                "UPDATE images SET sha256 = $2, format = $3, width = $4, height = $5,"
+                " bytes = $6, version = version + 1, updated_at = now()"
+                " WHERE id = $1 AND sha256 = $7 AND version = $8 AND status <> 'deleted'"
+                " RETURNING version",
+                image.id,
+                content.sha256,
+                content.format,
+                content.width,
+                content.height,
+                content.bytes,
+                image.sha256,
+                image.version,
+            )
+            if version is None:
+                return None
+            await self._add_version(image.id, version, content, created_by)
+            row = await self._conn.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", image.id)
+        return Image.from_row(row)
+
+
+def _version(row: Any) -> ImageVersion:
+    content = Content(row["sha256"], row["format"], row["width"], row["height"], row["bytes"])
+    return ImageVersion(row["version"], content, row["created_by"], row["created_at"])
 
 
 def _new_secret(scheme: Scheme) -> str:
@@ -377,6 +675,14 @@ def _new_secret(scheme: Scheme) -> str:
         # imgproxy's own advice: a 64-byte key and salt, hex-encoded.
         return f"{secrets.token_hex(64)}:{secrets.token_hex(64)}"
     return secrets.token_urlsafe(32)
+
+
+def _webhook(row: Any) -> Webhook:
+    return Webhook(row["id"], row["url"], tuple(row["events"]), row["secret"], row["created_at"])
+
+
+def _key_record(row: Any) -> ApiKeyRecord:
+    return ApiKeyRecord(**dict(row) | {"role": Role(row["role"])})
 
 
 def _signing_key(row: Any) -> SigningKey:

@@ -15,7 +15,9 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
-from admin_api.app import Admin, create_admin_app
+from admin_api.app import create_admin_app
+from admin_api.service import Admin
+from admin_api.webhooks import Webhooks
 from cache import (
     FileFlights,
     Flights,
@@ -49,6 +51,7 @@ class Services:
     redis: RedisLink | None
     purger: Purger
     served: ServedUris | None  # recorded for nginx's purge by exact key, when nginx is set
+    admin: Admin
 
     def probes(self) -> tuple[Probe, ...]:
         probes = [Probe("catalog", self.catalog.ping), Probe("store", self.store.health)]
@@ -114,8 +117,33 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         purger = Purger(variants, hooks, settings.purge.repeat_after)
         stack.push_async_callback(purger.close)
         served = ServedUris(catalog) if settings.purge.nginx_urls else None
+        webhooks = Webhooks(catalog, settings.admin)
+        webhooks.start()
+        stack.push_async_callback(webhooks.close)
+        admin = Admin(
+            catalog=catalog,
+            store=store,
+            purger=purger,
+            resolver=resolver,
+            policies=policies,
+            pool=pool,
+            events=webhooks,
+            settings=settings.admin,
+            public_url=settings.public_url,
+            max_source_pixels=settings.origin.max_source_pixels,
+        )
         yield Services(
-            settings, catalog, store, variants, resolver, policies, pool, link, purger, served
+            settings,
+            catalog,
+            store,
+            variants,
+            resolver,
+            policies,
+            pool,
+            link,
+            purger,
+            served,
+            admin,
         )
 
 
@@ -141,15 +169,4 @@ def build_apps(services: Services) -> tuple[web.Application, web.Application]:
         served=services.served,
         probes=services.probes(),
     )
-    admin = Admin(
-        catalog=services.catalog,
-        store=services.store,
-        purger=services.purger,
-        resolver=services.resolver,
-        policies=services.policies,
-        pool=services.pool,
-        settings=settings.admin,
-        public_url=settings.public_url,
-        max_source_pixels=settings.origin.max_source_pixels,
-    )
-    return create_origin_app(origin), create_admin_app(admin)
+    return create_origin_app(origin), create_admin_app(services.admin)

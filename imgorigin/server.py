@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
+from admin_api.service import sweep_forever
 from catalog import Catalog, Role
 from imgorigin.app import Services, build_apps, database_url, open_catalog, open_services
 from imgorigin.settings import Settings
@@ -112,7 +113,11 @@ async def run(
         demo_key = await create_demo_key(services.catalog) if demo else None
         runners, urls = await listen(services, reuse_port=supervisor is not None)
         on_ready(urls, demo_key)
+        interval = settings.admin.sweep_interval
+        sweeper = asyncio.create_task(sweep_forever(services.admin, interval)) if interval else None
         await stop.wait()
+        if sweeper is not None:
+            sweeper.cancel()
         log.info("stopping: finishing requests in flight (at most %gs)", grace(settings))
         # Both apps stop accepting at once, then wait for their requests together.
         await asyncio.gather(*(runner.cleanup() for runner in runners))

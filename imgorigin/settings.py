@@ -115,8 +115,13 @@ _INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _convert(kind: Any, raw: str, name: str) -> Any:
     value = raw.strip()
+    if kind is bool and value.lower() in _BOOLEANS:
+        return _BOOLEANS[value.lower()]
     if kind is int and _INTEGER.fullmatch(value):
         return int(value)
     if kind is float and _NUMBER.fullmatch(value):

@@ -55,6 +55,10 @@ class Conflict(HTTPError):
     status, default_code = 409, "conflict"
 
 
+class Gone(HTTPError):
+    status, default_code = 410, "gone"
+
+
 class PayloadTooLarge(HTTPError):
     status, default_code = 413, "payload_too_large"
 

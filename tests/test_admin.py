@@ -168,7 +168,13 @@ async def admin_with(services: Services, aiohttp_client, **sections: dict) -> Te
     for section, changes in sections.items():
         changed = dataclasses.replace(getattr(settings, section), **changes)
         settings = dataclasses.replace(settings, **{section: changed})
-    return await aiohttp_client(build_apps(dataclasses.replace(services, settings=settings))[1])
+    admin = dataclasses.replace(
+        services.admin,
+        settings=settings.admin,
+        max_source_pixels=settings.origin.max_source_pixels,
+    )
+    changed = dataclasses.replace(services, settings=settings, admin=admin)
+    return await aiohttp_client(build_apps(changed)[1])
 
 
 async def _post(

@@ -17,7 +17,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from cache import PurgeSettings, PurgeTarget
-from cache.purge import SIGNATURE_HEADER, PurgeFailed, cloudflare_purge
+from cache.outbound import SIGNATURE_HEADER, CallFailed
+from cache.purge import cloudflare_purge
 from imgorigin.app import Services, build_apps, open_services
 from imgorigin.settings import Settings
 from tests.conftest import new_tenant, upload
@@ -200,7 +201,7 @@ async def test_cloudflare_takes_at_most_30_tags_a_call(recorder: Recorder) -> No
         hook = cloudflare_purge(session, recorder.url + "/cf", "zone1", "t")
         assert await hook.purge(PurgeTarget("lib", 1, ids)) == {"calls": 3}
         recorder.statuses[CF] = [404]
-        with pytest.raises(PurgeFailed, match="HTTP 404"):
+        with pytest.raises(CallFailed, match="HTTP 404"):
             await hook.purge(PurgeTarget("lib", 1, ids[:1]))
     sent = [body["tags"] for _, _, body in recorder.to(CF)]
     assert [len(tags) for tags in sent] == [30, 30, 1, 1]
@@ -210,7 +211,7 @@ async def test_cloudflare_takes_at_most_30_tags_a_call(recorder: Recorder) -> No
 async def test_an_unreachable_hook_fails_after_its_attempts(unused_tcp_port: int) -> None:
     async with aiohttp.ClientSession() as session:
         hook = cloudflare_purge(session, f"http://127.0.0.1:{unused_tcp_port}", "z", "t")
-        with pytest.raises(PurgeFailed, match="ClientConnectorError"):
+        with pytest.raises(CallFailed, match="ClientConnectorError"):
             await hook.purge(PurgeTarget("lib", 1, ("a",)))
 
 

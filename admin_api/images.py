@@ -1,0 +1,374 @@
+"""Handlers for images: upload, list, get, change, tags, versions, activation, delete."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiMapping
+
+from admin_api.auth import authorize
+from admin_api.service import ADMIN, Admin
+from admin_api.uploads import (
+    MAX_ALT,
+    MAX_TAGS,
+    UploadForm,
+    field_alt,
+    field_key,
+    field_tags,
+    read_json,
+    read_upload,
+)
+from catalog import (
+    UNSET,
+    ApiKey,
+    Image,
+    ImageQuery,
+    InvalidName,
+    InvalidQuery,
+    Library,
+    LibrarySettings,
+    Role,
+    Sort,
+    Status,
+    check_tag,
+    decode_cursor,
+)
+from origin.errors import BadRequest, Forbidden, NotFound
+
+USER_HEADER = "X-User-Id"
+_USER = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,127}", re.ASCII)
+_SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
+MAX_PAGE = 200
+MAX_PATCH_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Call:
+    """Who calls, on which library, as whom (`X-User-Id`), under which rules."""
+
+    admin: Admin
+    key: ApiKey
+    library: Library
+    user: str | None
+    rules: LibrarySettings
+
+    async def image(self, request: web.Request) -> Image:
+        return await self.admin.image(self.library, request.match_info["image_id"])
+
+    async def editable(self, request: web.Request) -> Image:
+        """The image of the URL, if this caller may change it: in a `creator_only`
+        library, only the user who made it, or an admin key."""
+        image = await self.image(request)
+        if (
+            self.rules.creator_only
+            and self.key.role is not Role.ADMIN
+            and (self.user is None or self.user != image.created_by)
+        ):
+            raise Forbidden(
+                f"only the image's creator ({USER_HEADER}) or an admin key may change it",
+                code="not_creator",
+            )
+        return image
+
+
+async def call(request: web.Request, needed: Role) -> Call:
+    admin = request.app[ADMIN]
+    key, library = await authorize(request, admin.catalog, needed)
+    user = request.headers.get(USER_HEADER)
+    if user is not None and not _USER.fullmatch(user):
+        raise BadRequest(
+            f"{USER_HEADER} has 1 to 128 printable ASCII characters", code="invalid_user_id"
+        )
+    return Call(admin, key, library, user, await admin.catalog.library_settings(library))
+
+
+def _json(call: Call, image: Image, status: int = 200) -> web.Response:
+    return web.json_response(call.admin.to_json(image), status=status)
+
+
+async def upload_image(request: web.Request) -> web.Response:
+    c = await call(request, Role.WRITE)
+    limit = c.admin.upload_limit(c.rules)
+    upload = await read_upload(request, limit, c.admin.settings.upload_idle_timeout)
+    image = await c.admin.store_upload(c.library, c.rules, upload, c.user)
+    return _json(c, image, 201)
+
+
+async def get_image(request: web.Request) -> web.Response:
+    c = await call(request, Role.READ)
+    return _json(c, await c.image(request))
+
+
+async def patch_image(request: web.Request) -> web.Response:
+    """`{"key": ..., "alt": ... or null, "tags": [...]}`, any of them."""
+    c = await call(request, Role.WRITE)
+    body = await read_json(request, MAX_PATCH_BYTES, c.admin.settings.upload_idle_timeout)
+    unknown = set(body) - {"key", "alt", "tags"}
+    if unknown or not body:
+        raise BadRequest("change key, alt or tags", code="invalid_patch")
+    key = body.get("key")
+    alt = body.get("alt", UNSET)
+    tags = body.get("tags")
+    if key is not None and not isinstance(key, str):
+        raise BadRequest("key is a string", code="invalid_key")
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        raise BadRequest("tags is a list of strings", code="invalid_tag")
+    if alt is not UNSET and alt is not None and not isinstance(alt, str):
+        raise BadRequest("alt is a string or null", code="invalid_alt")
+    image = await c.editable(request)
+    changed = await c.admin.update(
+        c.library,
+        image,
+        key=None if key is None else field_key(key),
+        alt=field_alt(alt) if isinstance(alt, str) else alt,
+        tags=None if tags is None else field_tags(tags),
+    )
+    return _json(c, changed)
+
+
+def _tag(request: web.Request) -> str:
+    try:
+        return check_tag(request.match_info["tag"])
+    except InvalidName as exc:
+        raise BadRequest(str(exc), code="invalid_tag") from None
+
+
+async def add_tag(request: web.Request) -> web.Response:
+    c = await call(request, Role.WRITE)
+    tag = _tag(request)
+    image = await c.editable(request)
+    if tag not in image.tags and len(image.tags) >= MAX_TAGS:
+        raise BadRequest(f"an image has at most {MAX_TAGS} tags", code="invalid_tag")
+    return _json(c, await c.admin.update(c.library, image, add_tags=(tag,)))
+
+
+async def remove_tag(request: web.Request) -> web.Response:
+    c = await call(request, Role.WRITE)
+    tag = _tag(request)
+    image = await c.editable(request)
+    return _json(c, await c.admin.update(c.library, image, remove_tags=(tag,)))
+
+
+async def activate_image(request: web.Request) -> web.Response:
+    c = await call(request, Role.WRITE)
+    image = await c.editable(request)
+    return _json(c, await c.admin.set_status(c.library, image, Status.ACTIVE))
+
+
+async def deactivate_image(request: web.Request) -> web.Response:
+    c = await call(request, Role.WRITE)
+    image = await c.editable(request)
+    return _json(c, await c.admin.set_status(c.library, image, Status.PENDING))
+
+
+async def delete_image(request: web.Request) -> web.Response:
+    c = await call(request, Role.WRITE)
+    await c.admin.delete(c.library, await c.editable(request))
+    return web.Response(status=204)
+
+
+async def replace_original(request: web.Request) -> web.Response:
+    c = await call(request, Role.WRITE)
+    image = await c.editable(request)
+    limit = c.admin.upload_limit(c.rules)
+    upload = await read_upload(request, limit, c.admin.settings.upload_idle_timeout)
+    if upload.form != UploadForm():
+        raise BadRequest("a replacement takes the file alone", code="unexpected_field")
+    return _json(c, await c.admin.replace_original(c.library, c.rules, image, upload, c.user))
+
+
+async def list_versions(request: web.Request) -> web.Response:
+    c = await call(request, Role.READ)
+    image = await c.image(request)
+    versions = await c.admin.catalog.versions(image)
+    return web.json_response(
+        {
+            "current": image.version,
+            "items": [
+                {
+                    "version": v.version,
+                    "sha256": v.content.sha256,
+                    "format": v.content.format,
+                    "width": v.content.width,
+                    "height": v.content.height,
+                    "bytes": v.content.bytes,
+                    "created_by": v.created_by,
+                    "created_at": v.created_at.isoformat(),
+                }
+                for v in versions
+            ],
+        }
+    )
+
+
+async def restore_version(request: web.Request) -> web.Response:
+    c = await call(request, Role.WRITE)
+    image = await c.editable(request)
+    number = request.match_info["version"]
+    if not (number.isascii() and number.isdigit() and 0 < int(number) < 2**31):
+        raise NotFound(f"image {image.id!r} has no version {number!r}", code="version_not_found")
+    return _json(c, await c.admin.restore(c.library, image, int(number), c.user))
+
+
+async def list_tags(request: web.Request) -> web.Response:
+    c = await call(request, Role.READ)
+    counts = await c.admin.catalog.tag_counts(c.library)
+    return web.json_response({"items": [{"tag": t, "count": n} for t, n in counts]})
+
+
+async def find_by_hash(request: web.Request) -> web.Response:
+    """Whether the library has an image of this content (so a client can skip an
+    upload), and which."""
+    c = await call(request, Role.READ)
+    sha256 = request.match_info["sha256"].lower()
+    if not _SHA256.fullmatch(sha256):
+        raise BadRequest("a SHA-256 is 64 hex digits", code="invalid_sha256")
+    found = await c.admin.catalog.images_by(c.library, "sha256", [sha256])
+    if not found:
+        raise NotFound(f"no image in {c.library.name!r} has this content", code="hash_not_found")
+    return web.json_response(
+        {"sha256": sha256, "images": [c.admin.to_json(image) for image in found]}
+    )
+
+
+# Listing
+
+
+_LIST_PARAMETERS = frozenset(
+    {
+        "tag",
+        "tag_match",
+        "status",
+        "format",
+        "created_after",
+        "created_before",
+        "prefix",
+        "q",
+        "min_width",
+        "max_width",
+        "sort",
+        "limit",
+        "cursor",
+    }
+)
+
+
+def _one(query: MultiMapping[str], name: str) -> str | None:
+    values = query.getall(name, [])
+    if len(values) > 1:
+        raise BadRequest(f"{name} is given twice", code="invalid_parameter")
+    return values[0] if values else None
+
+
+def _number(query: MultiMapping[str], name: str, low: int, high: int) -> int | None:
+    value = _one(query, name)
+    if value is None:
+        return None
+    if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
+        raise BadRequest(f"{name} is a whole number from {low} to {high}", code="invalid_parameter")
+    return int(value)
+
+
+def _time(query: MultiMapping[str], name: str) -> datetime | None:
+    value = _one(query, name)
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{name} is an ISO 8601 time", code="invalid_parameter") from None
+    if moment.tzinfo is None:
+        raise BadRequest(f"{name} needs a time zone (Z or +hh:mm)", code="invalid_parameter")
+    return moment
+
+
+def _choice(query: MultiMapping[str], name: str, choices: type[Any], default: Any) -> Any:
+    value = _one(query, name)
+    try:
+        return default if value is None else choices(value)
+    except ValueError:
+        allowed = ", ".join(str(c.value) for c in choices)
+        raise BadRequest(f"{name} is one of {allowed}", code="invalid_parameter") from None
+
+
+def parse_listing(query: MultiMapping[str]) -> ImageQuery:
+    """An ImageQuery from the list endpoint's query string; 400 on anything else."""
+    unknown = set(query) - _LIST_PARAMETERS
+    if unknown:
+        raise BadRequest(
+            f"unknown parameter(s): {', '.join(sorted(unknown))}", code="unknown_parameter"
+        )
+    try:
+        tags = tuple(dict.fromkeys(check_tag(t) for t in query.getall("tag", [])))
+    except InvalidName as exc:
+        raise BadRequest(str(exc), code="invalid_parameter") from None
+    match = _one(query, "tag_match") or "any"
+    if match not in ("any", "all"):
+        raise BadRequest("tag_match is any or all", code="invalid_parameter")
+    try:
+        statuses = tuple(dict.fromkeys(Status(s) for s in query.getall("status", [])))
+    except ValueError:
+        raise BadRequest("status is pending, active or deleted", code="invalid_parameter") from None
+    formats = tuple(query.getall("format", []))
+    if len(tags) > MAX_TAGS or len(formats) > 16:
+        raise BadRequest("too many tags or formats", code="invalid_parameter")
+    sort = _choice(query, "sort", Sort, Sort.NEWEST)
+    text = _one(query, "q")
+    prefix = _one(query, "prefix")
+    for name, value in (("q", text), ("prefix", prefix)):
+        if value is not None and (len(value) > MAX_ALT or "\x00" in value):
+            raise BadRequest(
+                f"{name} is text of at most {MAX_ALT} characters", code="invalid_parameter"
+            )
+    cursor = _one(query, "cursor")
+    try:
+        after = decode_cursor(sort, cursor) if cursor is not None else None
+    except InvalidQuery as exc:
+        raise BadRequest(str(exc), code="invalid_cursor") from None
+    return ImageQuery(
+        tags=tags,
+        all_tags=match == "all",
+        statuses=statuses or (Status.PENDING, Status.ACTIVE),
+        formats=formats,
+        created_after=_time(query, "created_after"),
+        created_before=_time(query, "created_before"),
+        prefix=prefix,
+        text=text,
+        min_width=_number(query, "min_width", 0, 2**31 - 1),
+        max_width=_number(query, "max_width", 0, 2**31 - 1),
+        sort=sort,
+        limit=_number(query, "limit", 1, MAX_PAGE) or 50,
+        after=after,
+    )
+
+
+async def list_images(request: web.Request) -> web.Response:
+    c = await call(request, Role.READ)
+    found, next_cursor = await c.admin.catalog.list_images(c.library, parse_listing(request.query))
+    return web.json_response(
+        {"items": [c.admin.to_json(image) for image in found], "next": next_cursor}
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    library = "/v1/libraries/{library}"
+    images = library + "/images"
+    image = images + "/{image_id}"
+    app.router.add_post(images, upload_image)
+    app.router.add_get(images, list_images)
+    app.router.add_get(image, get_image)
+    app.router.add_patch(image, patch_image)
+    app.router.add_delete(image, delete_image)
+    app.router.add_post(image + "/activate", activate_image)
+    app.router.add_post(image + "/deactivate", deactivate_image)
+    app.router.add_put(image + "/original", replace_original)
+    app.router.add_get(image + "/versions", list_versions)
+    app.router.add_post(image + "/versions/{version}/restore", restore_version)
+    app.router.add_post(image + "/tags/{tag}", add_tag)
+    app.router.add_delete(image + "/tags/{tag}", remove_tag)
+    app.router.add_get(library + "/tags", list_tags)
+    app.router.add_get(library + "/hashes/{sha256}", find_by_hash)

@@ -1,0 +1,80 @@
+"""POST /v1/purge: every cached variant of a library, or of some of its images."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from admin_api.auth import authenticate, permit
+from admin_api.service import ADMIN, is_image_id, purge_target
+from admin_api.uploads import read_json
+from cache import PurgeTarget
+from catalog import InvalidName, Role, check_image_key
+from origin.errors import BadRequest
+
+MAX_PURGE_BODY = 64 * 1024
+MAX_PURGE_ITEMS = 1000
+
+
+async def purge(request: web.Request) -> web.Response:
+    """`{"library": L}` purges every image of L; with `"images": [id, ...]` (deleted
+    ones too, so a purge that failed in part can be run again) or `"keys": [key, ...]`,
+    those, and nginx under those keys. Names that match no image (keys: no live one)
+    are listed as `missing`, not an error."""
+    admin = request.app[ADMIN]
+    key = await authenticate(request, admin.catalog)
+    body = await read_json(request, MAX_PURGE_BODY, admin.settings.upload_idle_timeout)
+    name = body.get("library")
+    if not isinstance(name, str):
+        raise BadRequest('name the library: {"library": ...}', code="invalid_purge")
+    library = await permit(admin.catalog, key, name, Role.WRITE)
+    unknown = set(body) - {"library", "images", "keys"}
+    if unknown or ("images" in body and "keys" in body):
+        raise BadRequest("give images or keys (or neither), nothing else", code="invalid_purge")
+    if "images" in body:
+        names = _names(body, "images")
+        ids = [n for n in names if is_image_id(n)]  # others cannot exist
+        found = await admin.catalog.images_by(library, "id", ids)
+        missing = sorted(set(names) - {image.id for image in found})
+        target = purge_target(library, *found)
+    elif "keys" in body:
+        names = _names(body, "keys")
+        keys = [n for n in names if _is_key(n)]
+        found = await admin.catalog.images_by(library, "key", keys)
+        missing = sorted(set(names) - {image.key for image in found})
+        target = purge_target(library, *found, keys=tuple(keys))
+    else:
+        ids = await admin.catalog.live_image_ids(library)
+        target = PurgeTarget(library.name, library.id, tuple(ids), whole_library=True)
+        missing = []
+    report = await admin.purge(target)
+    answer = {"library": library.name, "images": len(target.image_ids), "missing": missing}
+    answer |= report.to_json()
+    admin.events.emit(library, "purge.completed", answer | {"image_ids": list(target.image_ids)})
+    return web.json_response(answer)
+
+
+def _names(body: dict[str, Any], field: str) -> list[str]:
+    names = body[field]
+    if not (
+        isinstance(names, list)
+        and 0 < len(names) <= MAX_PURGE_ITEMS
+        and all(isinstance(n, str) for n in names)
+    ):
+        raise BadRequest(
+            f"{field}: a list of 1 to {MAX_PURGE_ITEMS} strings is expected", code="invalid_purge"
+        )
+    return names
+
+
+def _is_key(name: str) -> bool:
+    try:
+        check_image_key(name)
+    except InvalidName:
+        return False
+    return True
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/purge", purge)

@@ -1,0 +1,359 @@
+"""The write side's operations on libraries and images, shared by the HTTP handlers,
+the CLI and the pending sweeper. HTTP stays in the handlers; rules and ordering
+(blob before row, purge after change, original dropped last) live here."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from aiohttp import web
+
+from admin_api.settings import AdminSettings
+from admin_api.uploads import Upload
+from cache import Purger, PurgeReport, PurgeTarget
+from catalog import (
+    UNSET,
+    Catalog,
+    Content,
+    Image,
+    KeyConflict,
+    Library,
+    LibrarySettings,
+    NewImage,
+    OriginalLock,
+    QuotaExceeded,
+    Resolver,
+    Status,
+    UrlPolicy,
+)
+from origin.errors import Conflict, Forbidden, Gone, NotFound, PayloadTooLarge, UnsupportedMediaType
+from origin.pipeline.pool import RenderPool
+from origin.pipeline.probe import probe
+from storage import BlobStore, original_key
+
+log = logging.getLogger(__name__)
+
+_EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
+_IMAGE_ID = re.compile(r"[a-z2-7]{16}", re.ASCII)
+
+
+def new_image_id() -> str:
+    """80 random bits in lowercase base32: short, URL-safe, fit for a default key."""
+    return base64.b32encode(secrets.token_bytes(10)).decode().lower()
+
+
+def is_image_id(text: str) -> bool:
+    return _IMAGE_ID.fullmatch(text) is not None
+
+
+def no_image(library: Library, image_id: str) -> NotFound:
+    return NotFound(f"no image {image_id!r} in {library.name!r}", code="image_not_found")
+
+
+class Events(Protocol):
+    """Where the write side reports what happened (the library's webhooks). `emit`
+    must return at once: delivery never holds up the request that caused it."""
+
+    def emit(self, library: Library, event: str, data: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Admin:
+    """The write side's collaborators, injected by the composition root."""
+
+    catalog: Catalog
+    store: BlobStore
+    purger: Purger
+    resolver: Resolver[Image]
+    policies: Resolver[UrlPolicy]
+    pool: RenderPool
+    events: Events
+    settings: AdminSettings
+    public_url: str
+    max_source_pixels: int
+
+    def url(self, image: Image) -> str:
+        return f"{self.public_url}/{image.library}/{quote(image.key)}"
+
+    def to_json(self, image: Image) -> dict[str, Any]:
+        return {
+            "id": image.id,
+            "library": image.library,
+            "key": image.key,
+            "status": image.status.value,
+            "version": image.version,
+            "width": image.width,
+            "height": image.height,
+            "format": image.format,
+            "bytes": image.bytes,
+            "sha256": image.sha256,
+            "alt": image.alt,
+            "tags": list(image.tags),
+            "created_by": image.created_by,
+            "created_at": image.created_at.isoformat(),
+            "updated_at": image.updated_at.isoformat(),
+            "url": self.url(image),
+        }
+
+    def upload_limit(self, rules: LibrarySettings) -> int:
+        """The largest upload a library takes: its own cap, within the server's."""
+        return min(self.settings.max_upload_bytes, rules.max_upload_bytes or 2**62)
+
+    async def content(self, upload: Upload, rules: LibrarySettings) -> Content:
+        """What the bytes are, held to the library's rules: 413, 415 or 422 otherwise."""
+        limit = self.upload_limit(rules)
+        if len(upload.data) > limit:
+            raise PayloadTooLarge(
+                f"the upload is larger than {limit} bytes", code="upload_too_large"
+            )
+        found = await self.pool.submit(probe, upload.data, self.max_source_pixels)
+        if rules.allowed_formats and found.format not in rules.allowed_formats:
+            raise UnsupportedMediaType(
+                f"library takes {', '.join(rules.allowed_formats)}; this is {found.format}",
+                code="format_not_allowed",
+            )
+        sha256 = hashlib.sha256(upload.data).hexdigest()
+        return Content(sha256, found.format, found.width, found.height, len(upload.data))
+
+    async def store_upload(
+        self, library: Library, rules: LibrarySettings, upload: Upload, user: str | None = None
+    ) -> Image:
+        """Probe, store the original, then commit the row that points at it.
+
+        The blob is written before the row, so a row never points at nothing; if the
+        row cannot be committed the blob is removed again unless another image uses it.
+        """
+        content = await self.content(upload, rules)
+        image_id = new_image_id()
+        activate = rules.auto_activate if upload.form.activate is None else upload.form.activate
+        new = NewImage(
+            id=image_id,
+            library_id=library.id,
+            key=upload.form.key or f"{image_id}.{_EXTENSIONS.get(content.format, content.format)}",
+            status=Status.ACTIVE if activate else Status.PENDING,
+            content=content,
+            alt=upload.form.alt,
+            tags=upload.form.tags,
+            created_by=user,
+        )
+        async with self.catalog.original_lock(content.sha256) as lock:
+            await self._store_original(content.sha256, upload.data)
+            try:
+                image = await lock.insert_image(new, rules.quota_bytes, rules.quota_images)
+            except BaseException as exc:
+                await self._drop_original_if_unused(lock)
+                if isinstance(exc, KeyConflict):
+                    raise _key_taken(library, new.key) from None
+                if isinstance(exc, QuotaExceeded):
+                    raise Forbidden(str(exc), code="quota_exceeded") from None
+                raise
+        await self.resolver.invalidate(library.name, image.key)
+        self.events.emit(library, "image.uploaded", self.to_json(image))
+        if image.status is Status.ACTIVE:
+            self.events.emit(library, "image.activated", self.to_json(image))
+        return image
+
+    async def replace_original(
+        self,
+        library: Library,
+        rules: LibrarySettings,
+        old: Image,
+        upload: Upload,
+        user: str | None = None,
+    ) -> Image:
+        """The image's next version from new bytes; see `_replace`."""
+        content = await self.content(upload, rules)
+        return await self._replace(library, old, content, user, upload.data)
+
+    async def restore(
+        self, library: Library, old: Image, number: int, user: str | None = None
+    ) -> Image:
+        """The image's next version with the original of version `number`."""
+        version = await self.catalog.version(old, number)
+        if version is None:
+            raise NotFound(f"image {old.id!r} has no version {number}", code="version_not_found")
+        if await self.store.head(original_key(version.content.sha256)) is None:
+            raise Gone(f"the original of version {number} is gone", code="version_gone")
+        return await self._replace(library, old, version.content, user, None)
+
+    async def _replace(
+        self, library: Library, old: Image, content: Content, user: str | None, data: bytes | None
+    ) -> Image:
+        """Point `old` at `content` (stored from `data` unless it is stored already)
+        as its next version, purge the old version's variants everywhere, and drop
+        the old original unless something still uses it. The same content again
+        changes nothing."""
+        if content.sha256 == old.sha256:
+            return old
+        async with self.catalog.original_lock(content.sha256) as lock:
+            if data is not None:
+                await self._store_original(content.sha256, data)
+            image = await lock.replace_original(old, content, user)
+            if image is None:  # deleted or replaced meanwhile
+                await self._drop_original_if_unused(lock)
+                await self.image(library, old.id)  # 404 when deleted
+                raise Conflict(
+                    f"image {old.id!r} was replaced meanwhile; send yours again",
+                    code="image_changed",
+                )
+        await self.resolver.invalidate(library.name, image.key)
+        await self.purge(purge_target(library, image))
+        await self.drop_originals([old.sha256])
+        self.events.emit(library, "image.replaced", self.to_json(image))
+        return image
+
+    async def _store_original(self, sha256: str, data: bytes) -> None:
+        """Under the original's lock: the blob, once per content."""
+        if await self.store.head(original_key(sha256)) is None:
+            await self.store.put(original_key(sha256), data, "application/octet-stream")
+
+    async def purge(self, target: PurgeTarget) -> PurgeReport:
+        report = await self.purger.purge(target)
+        log.info(
+            "purged %s (%d images): %d variants, %s",
+            target.library,
+            len(target.image_ids),
+            report.variants,
+            report.hooks,
+        )
+        return report
+
+    async def image(self, library: Library, image_id: str) -> Image:
+        """A live image of the library; 404 otherwise."""
+        image = await self.catalog.get_image(library, image_id) if is_image_id(image_id) else None
+        if image is None:
+            raise no_image(library, image_id)
+        return image
+
+    async def set_status(self, library: Library, image: Image, status: Status) -> Image:
+        """Activate or deactivate. Whatever was served of an image that stops being
+        served is purged; the library's webhooks hear of an activation."""
+        if image.status is status:
+            return image
+        changed = await self.catalog.set_status(library, image.id, status)
+        if changed is None:
+            raise no_image(library, image.id)
+        await self.resolver.invalidate(library.name, changed.key)
+        if status is Status.ACTIVE:
+            self.events.emit(library, "image.activated", self.to_json(changed))
+        else:
+            await self.purge(purge_target(library, changed))
+        return changed
+
+    async def update(
+        self,
+        library: Library,
+        image: Image,
+        *,
+        key: str | None = None,
+        alt: Any = UNSET,
+        tags: tuple[str, ...] | None = None,
+        add_tags: tuple[str, ...] = (),
+        remove_tags: tuple[str, ...] = (),
+    ) -> Image:
+        """Change key, alt text or tags. A new key moves the public URL: the old one
+        answers 404 at once, and every cache is purged of it."""
+        try:
+            changed = await self.catalog.update_image(
+                library,
+                image.id,
+                key=key,
+                alt=alt,
+                tags=tags,
+                add_tags=add_tags,
+                remove_tags=remove_tags,
+            )
+        except KeyConflict:
+            raise _key_taken(library, key or image.key) from None
+        if changed is None:
+            raise no_image(library, image.id)
+        if changed.key != image.key:
+            await self.resolver.invalidate(library.name, image.key)
+            await self.resolver.invalidate(library.name, changed.key)
+            await self.purge(purge_target(library, image))
+        return changed
+
+    async def delete(self, library: Library, image: Image, expect: Status | None = None) -> None:
+        """Mark the image deleted (if still in status `expect`, when given), purge its
+        variants everywhere, and drop every original of its versions that nothing
+        else uses."""
+        deleted = await self.catalog.set_status(library, image.id, Status.DELETED, expect)
+        if deleted is None:
+            raise no_image(library, image.id)
+        await self.resolver.invalidate(library.name, image.key)
+        await self.purge(purge_target(library, deleted))
+        versions = await self.catalog.versions(deleted)
+        await self.drop_originals([v.content.sha256 for v in versions] or [deleted.sha256])
+        self.events.emit(library, "image.deleted", self.to_json(deleted))
+        log.info("deleted image %s (%s/%s)", image.id, library.name, image.key)
+
+    async def drop_originals(self, hashes: list[str]) -> None:
+        for sha256 in dict.fromkeys(hashes):
+            async with self.catalog.original_lock(sha256) as lock:
+                await self._drop_original_if_unused(lock)
+
+    async def _drop_original_if_unused(self, lock: OriginalLock) -> None:
+        if not await lock.in_use():
+            await self.store.delete(original_key(lock.sha256))
+
+    async def delete_library(self, library: Library) -> int:
+        """Every image deleted (and purged), then the library itself; the count."""
+        count = 0
+        for image_id in await self.catalog.live_image_ids(library):
+            image = await self.catalog.get_image(library, image_id)
+            if image is not None:
+                await self.delete(library, image)
+                count += 1
+        await self.purge(PurgeTarget(library.name, library.id, (), whole_library=True))
+        await self.catalog.delete_library(library)
+        await self.policies.invalidate(library.name, "")
+        return count
+
+    async def sweep(self, batch: int = 100) -> int:
+        """Delete the pending images older than their library's `pending_ttl`, as
+        `delete` does; how many. Safe to run in several processes at once."""
+        swept = 0
+        default_ttl = LibrarySettings().pending_ttl
+        while expired := await self.catalog.expired_pending(default_ttl, batch):
+            for library, image in expired:
+                try:
+                    await self.delete(library, image, expect=Status.PENDING)
+                except NotFound:
+                    continue  # deleted or activated meanwhile
+                swept += 1
+        return swept
+
+
+ADMIN = web.AppKey("admin", Admin)
+
+
+async def sweep_forever(admin: Admin, interval: float) -> None:
+    """`admin.sweep()` every `interval` seconds, for the life of a serving process."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            swept = await admin.sweep()
+        except Exception:  # an outage must not end the sweeping for good
+            log.exception("sweep of pending images failed; next in %gs", interval)
+            continue
+        if swept:
+            log.info("swept %d pending image(s) past their library's pending_ttl", swept)
+
+
+def _key_taken(library: Library, key: str) -> Conflict:
+    return Conflict(f"library {library.name!r} already has an image at {key!r}", code="key_exists")
+
+
+def purge_target(library: Library, *images: Image, keys: tuple[str, ...] = ()) -> PurgeTarget:
+    """The variants of `images`, and whatever nginx holds under their keys and `keys`."""
+    served_keys = tuple(dict.fromkeys([*(i.key for i in images), *keys]))
+    ids = tuple(dict.fromkeys(i.id for i in images))
+    return PurgeTarget(library.name, library.id, ids, served_keys)
