@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from admin_api import images, keys, libraries, purge, webhooks
+from admin_api import html, images, keys, libraries, openapi, purge, stats, webhooks
 from admin_api.service import ADMIN, Admin
 from origin.errors import error_middleware
 
@@ -21,6 +21,6 @@ def create_admin_app(admin: Admin) -> web.Application:
     )
     app[ADMIN] = admin
     app.router.add_get("/healthz", healthz)
-    for module in (libraries, images, keys, purge, webhooks):
+    for module in (libraries, images, keys, purge, webhooks, stats, html, openapi):
         module.add_routes(app)
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -211,7 +211,10 @@ async def restore_version(request: web.Request) -> web.Response:
     number = request.match_info["version"]
     if not (number.isascii() and number.isdigit() and 0 < int(number) < 2**31):
         raise NotFound(f"image {image.id!r} has no version {number!r}", code="version_not_found")
-    return _json(c, await c.admin.restore(c.library, image, int(number), c.user))
+    restored = await c.admin.restore(
+        c.library, image, int(number), c.user, quota_bytes=c.rules.quota_bytes
+    )
+    return _json(c, restored)
 
 
 async def list_tags(request: web.Request) -> web.Response:
@@ -283,7 +286,10 @@ def _time(query: MultiMapping[str], name: str) -> datetime | None:
         raise BadRequest(f"{name} is an ISO 8601 time", code="invalid_parameter") from None
     if moment.tzinfo is None:
         raise BadRequest(f"{name} needs a time zone (Z or +hh:mm)", code="invalid_parameter")
-    return moment
+    try:
+        return moment.astimezone(UTC)  # what PostgreSQL compares: years 1 to 9999
+    except OverflowError:
+        raise BadRequest(f"{name} is out of range", code="invalid_parameter") from None
 
 
 def _choice(query: MultiMapping[str], name: str, choices: type[Any], default: Any) -> Any:
@@ -293,6 +299,26 @@ def _choice(query: MultiMapping[str], name: str, choices: type[Any], default: An
     except ValueError:
         allowed = ", ".join(str(c.value) for c in choices)
         raise BadRequest(f"{name} is one of {allowed}", code="invalid_parameter") from None
+
+
+def _cursor(sort: Sort, cursor: str) -> tuple[Any, str]:
+    """The (value, id) of a cursor; 400 for one we cannot have made, such as one whose
+    values PostgreSQL cannot take (NUL, lone surrogates, a time out of its range)."""
+    try:
+        value, image_id = decode_cursor(sort, cursor)
+        for text in (image_id, value if isinstance(value, str) else ""):
+            if "\x00" in text:
+                raise ValueError("NUL")
+            text.encode()  # lone surrogates raise UnicodeEncodeError
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError("no time zone")
+            value.astimezone(UTC)  # OverflowError out of range
+    except (InvalidQuery, ValueError, OverflowError):
+        raise BadRequest(
+            "the cursor is not one this listing made, for this sort", code="invalid_cursor"
+        ) from None
+    return value, image_id
 
 
 def parse_listing(query: MultiMapping[str]) -> ImageQuery:
@@ -314,6 +340,8 @@ def parse_listing(query: MultiMapping[str]) -> ImageQuery:
     except ValueError:
         raise BadRequest("status is pending, active or deleted", code="invalid_parameter") from None
     formats = tuple(query.getall("format", []))
+    if any("\x00" in f for f in formats):  # text PostgreSQL cannot hold
+        raise BadRequest("format is a format's name, such as jpeg", code="invalid_parameter")
     if len(tags) > MAX_TAGS or len(formats) > 16:
         raise BadRequest("too many tags or formats", code="invalid_parameter")
     sort = _choice(query, "sort", Sort, Sort.NEWEST)
@@ -325,10 +353,7 @@ def parse_listing(query: MultiMapping[str]) -> ImageQuery:
                 f"{name} is text of at most {MAX_ALT} characters", code="invalid_parameter"
             )
     cursor = _one(query, "cursor")
-    try:
-        after = decode_cursor(sort, cursor) if cursor is not None else None
-    except InvalidQuery as exc:
-        raise BadRequest(str(exc), code="invalid_cursor") from None
+    after = _cursor(sort, cursor) if cursor is not None else None
     return ImageQuery(
         tags=tags,
         all_tags=match == "all",

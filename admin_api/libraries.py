@@ -46,6 +46,8 @@ def patched(current: LibrarySettings, changes: dict[str, Any]) -> LibrarySetting
         raise BadRequest(str(exc), code="invalid_settings") from None
     for name, query in settings.presets.items():
         dialect.check_preset(name, query)
+        if not _storable(query):
+            raise BadRequest(f"preset {name!r}: NUL or a lone surrogate", code="invalid_preset")
     unknown = set(settings.allowed_formats) - set(LOADERS)
     if unknown:
         raise BadRequest(
@@ -54,6 +56,15 @@ def patched(current: LibrarySettings, changes: dict[str, Any]) -> LibrarySetting
             code="invalid_settings",
         )
     return settings
+
+
+def _storable(text: str) -> bool:
+    """Text PostgreSQL can hold: UTF-8 (no lone surrogates), without NUL."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
 
 
 async def _body(request: web.Request) -> dict[str, Any]:

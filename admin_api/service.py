@@ -34,6 +34,7 @@ from catalog import (
     Status,
     UrlPolicy,
 )
+from origin.counters import ServeCounters
 from origin.errors import Conflict, Forbidden, Gone, NotFound, PayloadTooLarge, UnsupportedMediaType
 from origin.pipeline.pool import RenderPool
 from origin.pipeline.probe import probe
@@ -79,6 +80,7 @@ class Admin:
     settings: AdminSettings
     public_url: str
     max_source_pixels: int
+    counters: ServeCounters | None = None  # this process's unflushed renders and hits
 
     def url(self, image: Image) -> str:
         return f"{self.public_url}/{image.library}/{quote(image.key)}"
@@ -95,6 +97,7 @@ class Admin:
             "format": image.format,
             "bytes": image.bytes,
             "sha256": image.sha256,
+            "colour": image.colour,
             "alt": image.alt,
             "tags": list(image.tags),
             "created_by": image.created_by,
@@ -121,7 +124,15 @@ class Admin:
                 code="format_not_allowed",
             )
         sha256 = hashlib.sha256(upload.data).hexdigest()
-        return Content(sha256, found.format, found.width, found.height, len(upload.data))
+        return Content(
+            sha256,
+            found.format,
+            found.width,
+            found.height,
+            len(upload.data),
+            found.colour,
+            found.has_alpha,
+        )
 
     async def store_upload(
         self, library: Library, rules: LibrarySettings, upload: Upload, user: str | None = None
@@ -145,8 +156,9 @@ class Admin:
             created_by=user,
         )
         async with self.catalog.original_lock(content.sha256) as lock:
-            await self._store_original(content.sha256, upload.data)
             try:
+                # In the try: a put may fail after the blob was written (a lost answer).
+                await self._store_original(content.sha256, upload.data)
                 image = await lock.insert_image(new, rules.quota_bytes, rules.quota_images)
             except BaseException as exc:
                 await self._drop_original_if_unused(lock)
@@ -171,10 +183,15 @@ class Admin:
     ) -> Image:
         """The image's next version from new bytes; see `_replace`."""
         content = await self.content(upload, rules)
-        return await self._replace(library, old, content, user, upload.data)
+        return await self._replace(library, old, content, user, upload.data, rules.quota_bytes)
 
     async def restore(
-        self, library: Library, old: Image, number: int, user: str | None = None
+        self,
+        library: Library,
+        old: Image,
+        number: int,
+        user: str | None = None,
+        quota_bytes: int | None = None,
     ) -> Image:
         """The image's next version with the original of version `number`."""
         version = await self.catalog.version(old, number)
@@ -182,10 +199,16 @@ class Admin:
             raise NotFound(f"image {old.id!r} has no version {number}", code="version_not_found")
         if await self.store.head(original_key(version.content.sha256)) is None:
             raise Gone(f"the original of version {number} is gone", code="version_gone")
-        return await self._replace(library, old, version.content, user, None)
+        return await self._replace(library, old, version.content, user, None, quota_bytes)
 
     async def _replace(
-        self, library: Library, old: Image, content: Content, user: str | None, data: bytes | None
+        self,
+        library: Library,
+        old: Image,
+        content: Content,
+        user: str | None,
+        data: bytes | None,
+        quota_bytes: int | None = None,
     ) -> Image:
         """Point `old` at `content` (stored from `data` unless it is stored already)
         as its next version, purge the old version's variants everywhere, and drop
@@ -194,9 +217,15 @@ class Admin:
         if content.sha256 == old.sha256:
             return old
         async with self.catalog.original_lock(content.sha256) as lock:
-            if data is not None:
-                await self._store_original(content.sha256, data)
-            image = await lock.replace_original(old, content, user)
+            try:
+                if data is not None:
+                    await self._store_original(content.sha256, data)
+                image = await lock.replace_original(old, content, user, quota_bytes)
+            except BaseException as exc:
+                await self._drop_original_if_unused(lock)
+                if isinstance(exc, QuotaExceeded):
+                    raise Forbidden(str(exc), code="quota_exceeded") from None
+                raise
             if image is None:  # deleted or replaced meanwhile
                 await self._drop_original_if_unused(lock)
                 await self.image(library, old.id)  # 404 when deleted

@@ -31,7 +31,7 @@ MAX_TAGS = 50
 MAX_ALT = 2000
 _CHUNK = 256 * 1024
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # and lone surrogates
 
 
 @dataclass(frozen=True)

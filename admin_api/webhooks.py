@@ -80,19 +80,21 @@ def check_url(url: str, private_allowed: bool) -> str:
     """An absolute http(s) URL with a host (not a private address unless allowed)."""
     try:
         parsed = URL(url)
+        host = parsed.host  # decoded here: a malformed IDNA label raises UnicodeError
     except ValueError:
-        parsed = None
+        parsed, host = None, None
     if (
         parsed is None
+        or not url.isprintable()  # control characters, lone surrogates
         or len(url) > MAX_URL
         or parsed.scheme not in ("http", "https")
-        or not parsed.host
+        or not host
         or parsed.user is not None
     ):
         raise BadRequest(
             "url is an absolute http(s) URL without credentials", code="invalid_webhook"
         )
-    if not private_allowed and _private(parsed.host):
+    if not private_allowed and _private(host):
         raise BadRequest(
             "url names a loopback or private address (IMGORIGIN_WEBHOOK_PRIVATE_ADDRESSES)",
             code="invalid_webhook",
@@ -152,7 +154,9 @@ class Webhooks:
 
     async def _deliver(self, library: Library, payload: dict[str, Any]) -> None:
         try:
-            hooks = await self._catalog.webhooks(library.id, payload["event"])
+            hooks = await self._catalog.webhooks(
+                library.id, payload["event"], datetime.fromisoformat(payload["created_at"])
+            )
         except Exception:  # the catalog is down: nothing to deliver to is known
             log.exception("webhooks of %s: lookup failed, %s lost", library.name, payload["id"])
             return
@@ -226,7 +230,7 @@ async def create_webhook(request: web.Request) -> web.Response:
     events = body.get("events", [])
     if set(body) - {"url", "events"} or not isinstance(body.get("url"), str):
         raise BadRequest('send {"url": ..., "events": [...]}', code="invalid_webhook")
-    if not isinstance(events, list) or not set(events) <= set(EVENTS):
+    if not isinstance(events, list) or not all(event in EVENTS for event in events):
         raise BadRequest(f"events are some of {', '.join(EVENTS)}", code="invalid_webhook")
     url = check_url(body["url"], admin.settings.webhook_private_addresses)
     if len(await admin.catalog.webhooks(library.id)) >= MAX_WEBHOOKS:
@@ -246,7 +250,7 @@ async def delete_webhook(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
     _, library = await authorize(request, admin.catalog, Role.ADMIN)
     webhook_id = request.match_info["webhook_id"]
-    if not await admin.catalog.delete_webhook(library, webhook_id):
+    if not webhook_id.isprintable() or not await admin.catalog.delete_webhook(library, webhook_id):
         raise NotFound(f"no webhook {webhook_id!r} in {library.name!r}", code="webhook_not_found")
     return web.Response(status=204)
 

@@ -89,7 +89,7 @@ class LibrarySettings:
     max_quality: int = 100  # unsigned URLs' `q` is capped at this
     # The write side's rules: uploads, activation, quotas, ownership.
     auto_activate: bool = False  # uploads are active at once, not pending
-    pending_ttl: int = 7 * 24 * 3600  # seconds before a pending image is swept; 0: never
+    pending_ttl: int = 7 * 24 * 3600  # seconds an upload never activated is kept; 0: ever
     quota_bytes: int | None = None  # originals' bytes over live images; None: no limit
     quota_images: int | None = None  # live images; None: no limit
     allowed_formats: tuple[str, ...] = ()  # source formats taken; empty: every one we read
@@ -216,6 +216,16 @@ class Content:
     width: int
     height: int
     bytes: int
+    colour: str | None = None  # "#rrggbb", the average colour; None: not measured
+    has_alpha: bool | None = None  # None: not measured
+
+    @classmethod
+    def from_row(cls, row: Any) -> Content:
+        """From a row of `images` or `image_versions`, which both hold every field."""
+        return cls(**{name: row[name] for name in CONTENT_COLUMNS})
+
+
+CONTENT_COLUMNS = tuple(f.name for f in fields(Content))
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,10 +277,12 @@ class Image:
     created_at: datetime
     updated_at: datetime
     created_by: str | None = None
+    colour: str | None = None  # "#rrggbb", the average colour; None: not measured
+    has_alpha: bool | None = None  # None: not measured
 
     @property
     def content(self) -> Content:
-        return Content(self.sha256, self.format, self.width, self.height, self.bytes)
+        return Content(**{name: getattr(self, name) for name in CONTENT_COLUMNS})
 
     @classmethod
     def from_row(cls, row: Any) -> Image:
@@ -291,4 +303,6 @@ class Image:
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             created_by=row["created_by"],
+            colour=row["colour"],
+            has_alpha=row["has_alpha"],
         )

@@ -6,7 +6,7 @@ import dataclasses
 import hashlib
 import json
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,7 @@ import asyncpg
 
 from catalog.migrate import migrate
 from catalog.models import (
+    CONTENT_COLUMNS,
     ApiKey,
     ApiKeyRecord,
     Content,
@@ -327,7 +328,7 @@ class Catalog:
             "UPDATE images SET status = $3, updated_at = now(),"
             " activated_at = CASE WHEN $3 = 'active' THEN coalesce(activated_at, now())"
             "                     ELSE activated_at END,"
-            " pending_since = CASE WHEN $3 = 'pending' THEN coalesce(pending_since, now()) END,"
+            " pending_since = CASE WHEN $3 = 'pending' THEN pending_since END,"
             " deleted_at = CASE WHEN $3 = 'deleted' THEN now() END"
             " WHERE library_id = $1 AND id = $2 AND status <> 'deleted'"
             "   AND ($4::text IS NULL OR status = $4)"
@@ -444,10 +445,12 @@ class Catalog:
         return _version(row) if row else None
 
     async def expired_pending(self, default_ttl: int, limit: int) -> list[tuple[Library, Image]]:
-        """Pending images older than their library's `pending_ttl` (0: kept forever)."""
+        """Uploads never activated, pending for longer than their library's
+        `pending_ttl` (0: kept forever). A deactivated image is kept: it was published."""
         rows = await self.pool.fetch(
             _IMAGE_SELECT.replace("AS library,", "AS library, l.created_at AS library_created_at,")
-            + " WHERE i.status = 'pending' AND i.pending_since < now() -"
+            + " WHERE i.status = 'pending' AND i.activated_at IS NULL"
+            " AND i.pending_since < now() -"
             " make_interval(secs => coalesce((l.settings->>'pending_ttl')::bigint, $1))"
             " AND coalesce((l.settings->>'pending_ttl')::bigint, $1) > 0"
             " ORDER BY i.pending_since LIMIT $2",
@@ -474,6 +477,33 @@ class Catalog:
         )
         return dict(row)
 
+    async def add_counts(self, counts: Mapping[int, tuple[int, int]]) -> None:
+        """Add (renders, hits) to each library's counters, by library id, in one
+        statement; libraries deleted meanwhile are skipped. Rows are written in id
+        order, so processes flushing at once cannot deadlock."""
+        ids = sorted(counts)
+        await self.pool.execute(
+            "INSERT INTO library_counters (library_id, renders, hits)"
+            " SELECT d.library_id, d.renders, d.hits"
+            " FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])"
+            "      WITH ORDINALITY AS d(library_id, renders, hits, n)"
+            " JOIN libraries l ON l.id = d.library_id ORDER BY d.n"
+            " ON CONFLICT (library_id) DO UPDATE"
+            " SET renders = library_counters.renders + EXCLUDED.renders,"
+            "     hits = library_counters.hits + EXCLUDED.hits",
+            ids,
+            [counts[i][0] for i in ids],
+            [counts[i][1] for i in ids],
+        )
+
+    async def counts(self, library: Library) -> tuple[int, int, datetime] | None:
+        """(renders, hits, since when) added for the library; None before the first."""
+        row = await self.pool.fetchrow(
+            "SELECT renders, hits, since FROM library_counters WHERE library_id = $1",
+            library.id,
+        )
+        return (row["renders"], row["hits"], row["since"]) if row else None
+
     # Webhooks
 
     async def create_webhook(self, library: Library, url: str, events: list[str]) -> Webhook:
@@ -488,13 +518,18 @@ class Catalog:
         )
         return _webhook(row)
 
-    async def webhooks(self, library_id: int, event: str | None = None) -> list[Webhook]:
-        """The library's webhooks; with `event`, those that hear it."""
+    async def webhooks(
+        self, library_id: int, event: str | None = None, at: datetime | None = None
+    ) -> list[Webhook]:
+        """The library's webhooks; with `event`, those that hear it (and with `at`,
+        those that existed when it happened)."""
         rows = await self.pool.fetch(
             "SELECT * FROM webhooks WHERE library_id = $1"
-            " AND ($2::text IS NULL OR events = '{}' OR $2 = ANY(events)) ORDER BY created_at, id",
+            " AND ($2::text IS NULL OR events = '{}' OR $2 = ANY(events))"
+            " AND ($3::timestamptz IS NULL OR created_at <= $3) ORDER BY created_at, id",
             library_id,
             event,
+            at,
         )
         return [_webhook(row) for row in rows]
 
@@ -572,22 +607,20 @@ class OriginalLock:
             content = new.content
             try:
                 await self._conn.execute(
-                    "INSERT INTO images (id, library_id, key, status, sha256, format,"
-                    " width, height, bytes, alt, created_by, activated_at, pending_since)"
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+                    "INSERT INTO images (id, library_id, key, status, alt, created_by,"
+                    " activated_at, pending_since, " + ", ".join(CONTENT_COLUMNS) + ")"
+                    " VALUES ($1, $2, $3, $4, $5, $6,"
                     "         CASE WHEN $4 = 'active' THEN now() END,"
-                    "         CASE WHEN $4 = 'pending' THEN now() END)",
+                    "         CASE WHEN $4 = 'pending' THEN now() END, "
+                    + _placeholders(7, len(CONTENT_COLUMNS))
+                    + ")",
                     new.id,
                     new.library_id,
                     new.key,
                     new.status.value,
-                    content.sha256,
-                    content.format,
-                    content.width,
-                    content.height,
-                    content.bytes,
                     new.alt,
                     new.created_by,
+                    *_values(content),
                 )
             except asyncpg.UniqueViolationError as exc:
                 raise KeyConflict(new.key) from exc
@@ -624,39 +657,55 @@ class OriginalLock:
         self, image_id: str, version: int, content: Content, created_by: str | None
     ) -> None:
         await self._conn.execute(
-            "INSERT INTO image_versions (image_id, version, sha256, format, width, height,"
-            " bytes, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO image_versions (image_id, version, created_by, "
+            + ", ".join(CONTENT_COLUMNS)
+            + ") VALUES ($1, $2, $3, "
+            + _placeholders(4, len(CONTENT_COLUMNS))
+            + ")",
             image_id,
             version,
-            content.sha256,
-            content.format,
-            content.width,
-            content.height,
-            content.bytes,
             created_by,
+            *_values(content),
         )
 
     async def replace_original(
-        self, image: Image, content: Content, created_by: str | None
+        self,
+        image: Image,
+        content: Content,
+        created_by: str | None,
+        quota_bytes: int | None = None,
     ) -> Image | None:
         """Point a live image at this original as its next version; None when the
         image was deleted or given another original meanwhile (whose replacer would
-        not know to drop `image`'s)."""
+        not know to drop `image`'s). QuotaExceeded when a larger original would pass
+        the library's `quota_bytes`."""
         assert content.sha256 == self.sha256
         async with self._conn.transaction():
+            if quota_bytes is not None and content.bytes > image.bytes:
+                # As an upload's check: under the library's row lock, one at a time.
+                await self._conn.execute(
+                    "SELECT 1 FROM libraries WHERE id = $1 FOR NO KEY UPDATE", image.library_id
+                )
+                used = await self._conn.fetchval(
+                    "SELECT coalesce(sum(bytes), 0) FROM images"
+                    " WHERE library_id = $1 AND status <> 'deleted'",
+                    image.library_id,
+                )
+                if used - image.bytes + content.bytes > quota_bytes:
+                    raise QuotaExceeded(
+                        f"{content.bytes - image.bytes} more bytes would pass the library's"
+                        f" quota of {quota_bytes} ({used} used)"
+                    )
+            assignments = ", ".join(f"{c} = ${n}" for n, c in enumerate(CONTENT_COLUMNS, 4))
             version = await self._conn.fetchval(
-                "UPDATE images SET sha256 = $2, format = $3, width = $4, height = $5,"
-                " bytes = $6, version = version + 1, updated_at = now()"
-                " WHERE id = $1 AND sha256 = $7 AND version = $8 AND status <> 'deleted'"
+                "UPDATE images SET version = version + 1, updated_at = now(), "
+                + assignments
+                + " WHERE id = $1 AND sha256 = $2 AND version = $3 AND status <> 'deleted'"
                 " RETURNING version",
                 image.id,
-                content.sha256,
-                content.format,
-                content.width,
-                content.height,
-                content.bytes,
                 image.sha256,
                 image.version,
+                *_values(content),
             )
             if version is None:
                 return None
@@ -665,9 +714,16 @@ class OriginalLock:
         return Image.from_row(row)
 
 
+def _placeholders(first: int, count: int) -> str:
+    return ", ".join(f"${n}" for n in range(first, first + count))
+
+
+def _values(content: Content) -> list[Any]:
+    return [getattr(content, name) for name in CONTENT_COLUMNS]
+
+
 def _version(row: Any) -> ImageVersion:
-    content = Content(row["sha256"], row["format"], row["width"], row["height"], row["bytes"])
-    return ImageVersion(row["version"], content, row["created_by"], row["created_at"])
+    return ImageVersion(row["version"], Content.from_row(row), row["created_by"], row["created_at"])
 
 
 def _new_secret(scheme: Scheme) -> str:

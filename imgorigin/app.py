@@ -32,6 +32,7 @@ from catalog import Catalog, Image, Resolver, UrlPolicy, start_embedded
 from catalog.resolver import Lookup
 from imgorigin.settings import Settings
 from origin.app import Origin, Probe, create_origin_app
+from origin.counters import ServeCounters
 from origin.pipeline import vips
 from origin.pipeline.pool import RenderPool
 from storage import BlobStore, open_store
@@ -52,6 +53,7 @@ class Services:
     purger: Purger
     served: ServedUris | None  # recorded for nginx's purge by exact key, when nginx is set
     admin: Admin
+    counters: ServeCounters  # renders and hits per library, flushed to the catalog
 
     def probes(self) -> tuple[Probe, ...]:
         probes = [Probe("catalog", self.catalog.ping), Probe("store", self.store.health)]
@@ -120,6 +122,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         webhooks = Webhooks(catalog, settings.admin)
         webhooks.start()
         stack.push_async_callback(webhooks.close)
+        counters = ServeCounters(catalog, settings.origin.stats_flush_interval)
+        counters.start()
+        stack.push_async_callback(counters.close)  # flushes once more
         admin = Admin(
             catalog=catalog,
             store=store,
@@ -131,6 +136,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             settings=settings.admin,
             public_url=settings.public_url,
             max_source_pixels=settings.origin.max_source_pixels,
+            counters=counters,
         )
         yield Services(
             settings,
@@ -144,6 +150,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             purger,
             served,
             admin,
+            counters,
         )
 
 
@@ -156,17 +163,22 @@ def _cached(lookup: Lookup[T], settings: Settings, link: RedisLink | None) -> Re
     )
 
 
-def build_apps(services: Services) -> tuple[web.Application, web.Application]:
-    """(origin app, admin app), sharing `services`."""
-    settings = services.settings
-    origin = Origin(
+def create_origin(services: Services) -> Origin:
+    """The read path on `services`: what the origin app serves with, and what
+    `imgorigin warm` renders through."""
+    return Origin(
         resolver=services.resolver,
         policies=services.policies,
         variants=services.variants,
         store=services.store,
         pool=services.pool,
-        settings=settings.origin,
+        settings=services.settings.origin,
         served=services.served,
         probes=services.probes(),
+        counters=services.counters,
     )
-    return create_origin_app(origin), create_admin_app(services.admin)
+
+
+def build_apps(services: Services) -> tuple[web.Application, web.Application]:
+    """(origin app, admin app), sharing `services`."""
+    return create_origin_app(create_origin(services)), create_admin_app(services.admin)

@@ -30,6 +30,7 @@ from catalog import (
     check_library_name,
 )
 from origin import adapters, dialect, ranges, signing
+from origin.counters import ServeCounters
 from origin.errors import BadRequest, HTTPError, NotFound, error_middleware
 from origin.negotiate import negotiate
 from origin.pipeline.pool import RenderPool
@@ -94,6 +95,7 @@ class Origin:
     settings: OriginSettings
     served: ServedUris | None = None
     probes: tuple[Probe, ...] = field(default=())
+    counters: ServeCounters | None = None  # renders and hits per library
 
     async def request_for(self, library: str, url: URL) -> dialect.Request:
         """A native URL's request under its library's rules (presets, limits); 400 or
@@ -136,6 +138,10 @@ class Origin:
         return await self.variants.get_or_render(
             variant.key, variant.mime, render_variant, still_wanted
         )
+
+    def count(self, image: Image, outcome: Outcome) -> None:
+        if self.counters is not None:
+            self.counters.count(image.library_id, outcome)
 
     async def served_under(self, image: Image, uri: str) -> bool:
         """Record that `uri` answers with a variant of `image`'s key, so purging the
@@ -201,8 +207,10 @@ async def serve_image(request: web.Request) -> web.StreamResponse:
         return web.Response(status=304, headers=headers)
     async with origin.variants.stored(variant.key) as stored:
         if stored is not None:
+            origin.count(image, Outcome.HIT)
             return await send_stored(request, stored, variant, headers)
     data, outcome = await origin.fetch(variant)
+    origin.count(image, outcome)
     headers["X-Cache"] = outcome.value
     return send_rendered(request, data, variant, headers)
 

@@ -246,9 +246,12 @@ def parse(query_string: str, rules: LibrarySettings = DEFAULT_RULES) -> Transfor
     return read(query_string, rules).spec
 
 
-def read(query_string: str, rules: LibrarySettings = DEFAULT_RULES) -> Request:
-    """Read a raw query string under a library's rules; BadRequest on any mistake."""
-    return read_pairs(_pairs(query_string), rules)
+def read(
+    query_string: str, rules: LibrarySettings = DEFAULT_RULES, *, signed: bool = False
+) -> Request:
+    """Read a raw query string under a library's rules; BadRequest on any mistake.
+    `signed`: read it as a signed URL's query, spared the limits (see read_pairs)."""
+    return read_pairs(_pairs(query_string), rules, signed=signed)
 
 
 def read_pairs(

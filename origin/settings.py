@@ -1,4 +1,4 @@
-"""Settings of the public read path: render limits and response caching."""
+"""Settings of the public read path: render limits, response caching, its counts."""
 
 from __future__ import annotations
 
@@ -86,6 +86,15 @@ class OriginSettings:
             "min": 0,
             "help": "Seconds caches may keep a 400, 404 or 422 from the origin, so that a "
             "CDN neither hammers the origin with a bad URL nor pins the error; 0: no-store.",
+        },
+    )
+    stats_flush_interval: float = field(
+        default=5.0,
+        metadata={
+            "env": "IMGORIGIN_STATS_FLUSH_INTERVAL",
+            "above": 0,
+            "help": "Seconds between additions of each process's counts of renders and hits "
+            "per library to PostgreSQL (and once at shutdown); counting itself never writes.",
         },
     )
 

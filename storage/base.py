@@ -80,6 +80,13 @@ class BlobStore(Protocol):
     async def delete_prefix(self, prefix: str) -> int:
         """Remove every blob whose key starts with `prefix` (a folder, ending in '/')."""
 
+    async def usage(self, prefix: str) -> tuple[int, int]:
+        """(blobs, bytes) under `prefix` (a folder, ending in '/'); (0, 0) for none.
+
+        Its cost grows with what is there: every entry of the folder is visited (one
+        stat each on disk, one ListObjectsV2 request per 1000 objects on S3), so it is
+        for statistics, never for the serving path."""
+
     async def health(self) -> None:
         """Raise StoreUnavailable when the backend cannot serve."""
 

@@ -107,6 +107,11 @@ class FilesystemStore:
             raise InvalidKey(f"a prefix names a folder and ends in '/': {prefix!r}")
         return await self._run(self._delete_tree, self.path_for(prefix))
 
+    async def usage(self, prefix: str) -> tuple[int, int]:
+        if not prefix.endswith("/"):
+            raise InvalidKey(f"a prefix names a folder and ends in '/': {prefix!r}")
+        return await self._run(self._usage, self.path_for(prefix))
+
     async def health(self) -> None:
         await self._run(self._check_writable)
 
@@ -248,6 +253,32 @@ class FilesystemStore:
         count = sum(1 for p in doomed.rglob("*") if p.is_file())
         shutil.rmtree(doomed, ignore_errors=True)
         return count
+
+    @staticmethod
+    def _usage(path: Path) -> tuple[int, int]:
+        """Files and their bytes below `path`, with os.scandir (whose entries carry
+        the file type, so only files cost a stat); a worker thread's job. Names that
+        start with '.' are a put's temporary files, not blobs."""
+        blobs = size = 0
+        folders = [path]
+        while folders:
+            try:
+                entries = os.scandir(folders.pop())
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # no such folder, or deleted meanwhile
+            with entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            folders.append(Path(entry.path))
+                        elif entry.is_file(follow_symlinks=False):
+                            size += entry.stat(follow_symlinks=False).st_size
+                            blobs += 1
+                    except FileNotFoundError:
+                        continue  # purged meanwhile
+        return blobs, size
 
     def _check_writable(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

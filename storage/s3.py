@@ -174,6 +174,17 @@ class S3Store:
                 deleted += await self._delete_batch(names)
         return deleted
 
+    async def usage(self, prefix: str) -> tuple[int, int]:
+        if not prefix.endswith("/"):
+            raise InvalidKey(f"a prefix names a folder and ends in '/': {prefix!r}")
+        name = self._name(prefix)
+        blobs = size = 0
+        async with self._failures("usage", prefix):
+            async for objects in self._listing(name):
+                blobs += len(objects)
+                size += sum(item["Size"] for item in objects)
+        return blobs, size
+
     async def health(self) -> None:
         async with self._failures("health check", f"s3://{self.bucket}"):
             await self._send(self.client.head_bucket(Bucket=self.bucket))
@@ -227,10 +238,15 @@ class S3Store:
 
     async def _pages(self, name_prefix: str) -> AsyncIterator[list[str]]:
         """The object names under `name_prefix`, a page of at most `page_size` at a time."""
+        async for objects in self._listing(name_prefix):
+            yield [item["Key"] for item in objects]
+
+    async def _listing(self, name_prefix: str) -> AsyncIterator[list[dict[str, Any]]]:
+        """ListObjectsV2's entries (Key, Size, ...) under `name_prefix`, page by page."""
         params = {"Bucket": self.bucket, "Prefix": name_prefix, "MaxKeys": self.page_size}
         while True:
             page = await self._send(self.client.list_objects_v2(**params))
-            yield [item["Key"] for item in page.get("Contents", [])]
+            yield page.get("Contents", [])
             if not page.get("IsTruncated"):
                 return
             params["ContinuationToken"] = page["NextContinuationToken"]

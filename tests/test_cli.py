@@ -7,19 +7,33 @@ over HTTP, then a clean stop.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import contextlib
+import hashlib
+import io
 import json
+import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from aiobotocore.session import AioSession
+from aiohttp.test_utils import TestClient
 
-from catalog import Scheme, SigningKey
+from admin_api.uploads import Upload, UploadForm
+from catalog import ImageQuery, LibrarySettings, Scheme, SigningKey, Sort, Status
+from imgorigin.app import Services
+from imgorigin.bulk import Progress
+from imgorigin.cli import main
 from origin import signing
 from tests import images
 from tests.processes import EXE, Served, clean_env, free_port
@@ -226,3 +240,370 @@ def test_imgproxy_keys_and_signed_paths_from_the_cli(served: Served) -> None:
     assert _run("sign", f"/insecure{path}", "--expires-in", "60", *common).returncode != 0
     # Origin URLs take a native or imgix key, and this library has none.
     assert _run("sign", "/demo/cat.jpg?w=10", *common).returncode != 0
+
+
+# The management commands, on the session's PostgreSQL (IMGORIGIN_DATABASE_URL) and a
+# data dir of the test's own. They run in this process, through `main` as the
+# `imgorigin` script calls it, to keep the many runs fast; the tests above show the
+# commands as real processes.
+
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def cli(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """`imgorigin ARGS --data-dir <tmp>/data`: its exit status, stdout and stderr. From
+    async tests in a thread (`await asyncio.to_thread(cli, ...)`), as the command runs
+    an event loop of its own."""
+    for name in [n for n in os.environ if n.startswith("IMGORIGIN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("IMGORIGIN_DATABASE_URL", database_url)
+    data_dir = str(tmp_path / "data")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [*args, "--data-dir", data_dir]
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(argv)
+                status = 0
+            except SystemExit as exc:  # as the interpreter would exit
+                if isinstance(exc.code, str):
+                    print(exc.code, file=sys.stderr)
+                status = exc.code if isinstance(exc.code, int) else 1
+        return subprocess.CompletedProcess(argv, status, out.getvalue(), err.getvalue())
+
+    return run
+
+
+def _name() -> str:
+    return f"cli-{uuid.uuid4().hex[:10]}"
+
+
+def _refused(result: subprocess.CompletedProcess[str], message: str) -> bool:
+    """Exit status 2 with `message` on stderr (anything but SystemExit would have
+    been raised out of `cli`: a traceback)."""
+    return result.returncode == 2 and message in result.stderr
+
+
+def _rows(table: str) -> dict[str, dict[str, str]]:
+    """A printed table's rows by their first column, each as {column: cell}."""
+    header, *lines = table.strip().splitlines()
+    names = header.split()
+    starts = [header.index(name) for name in names]
+    ends = [*starts[1:], None]
+    rows = [
+        {n: line[s:e].strip() for n, s, e in zip(names, starts, ends, strict=True)}
+        for line in lines
+    ]
+    return {row[names[0]]: row for row in rows}
+
+
+def test_keys_create_list_and_revoke(cli: Cli) -> None:
+    library = _name()
+    created = cli(
+        "keys", "create", "--library", library, "--name", "ci deploy", "--expires-in", "3600"
+    )
+    assert created.returncode == 0, created.stderr
+    first, key = created.stdout.strip().splitlines()[-2:]
+    assert first.startswith(f"library {library!r}, role admin, key id ") and ", expires 20" in first
+    key_id = first.split("key id ")[1].split(",")[0]
+    assert key.startswith("io_")
+    every = cli("keys", "create", "--every-library", "--role", "read")
+    assert every.returncode == 0, every.stderr
+    assert every.stdout.startswith("every library, role read, key id ")
+    every_id = every.stdout.split("key id ")[1].split(":")[0]
+
+    scoped = _rows(cli("keys", "list", "--library", library).stdout)
+    assert list(scoped) == [key_id]  # keys for every library are not the library's own
+    row = scoped[key_id]
+    assert (row["name"], row["role"], row["library"], row["prefix"]) == (
+        "ci deploy",
+        "admin",
+        library,
+        key[:10],
+    )
+    assert row["expires"].endswith("Z") and (row["revoked"], row["last-used"]) == ("-", "-")
+    everything = _rows(cli("keys", "list").stdout)
+    assert everything[every_id]["library"] == "*" and everything[every_id]["name"] == "-"
+
+    revoked = cli("keys", "revoke", key_id)
+    assert revoked.returncode == 0 and revoked.stdout.strip() == f"revoked key {key_id}"
+    assert _rows(cli("keys", "list", "--library", library).stdout)[key_id]["revoked"] != "-"
+
+    assert _refused(cli("keys", "revoke", key_id), f"no live API key with id {key_id}")
+    assert _refused(cli("keys", "revoke", "abc"), "invalid key id 'abc'")
+    assert _refused(cli("keys", "list", "--library", _name()), "no library")
+    assert _refused(cli("keys", "create", "--library", library, "--every-library"), "not allowed")
+    assert _refused(cli("keys", "create", "--every-library", "--expires-in", "0"), "seconds")
+
+
+def test_libraries_create_list_show_and_delete(cli: Cli) -> None:
+    library = _name()
+    settings = '{"presets": {"thumb": "w=200&fm=webp"}, "auto_activate": true}'
+    created = cli("libraries", "create", library, "--settings", settings)
+    assert created.returncode == 0 and created.stdout.strip() == f"created library {library!r}"
+    listed = _rows(cli("libraries", "list").stdout)
+    assert (listed[library]["active"], listed[library]["pending"]) == ("0", "0")
+    shown = cli("libraries", "show", library)
+    assert shown.returncode == 0, shown.stderr
+    described = json.loads(shown.stdout)
+    assert described["name"] == library and described["signing_keys"] == []
+    assert described["settings"]["presets"] == {"thumb": "w=200&fm=webp"}
+    assert described["settings"]["auto_activate"] is True
+
+    assert _refused(cli("libraries", "create", library), f"library {library!r} exists")
+    other = _name()
+    assert _refused(cli("libraries", "create", other, "--settings", "{presets"), "not JSON")
+    assert _refused(cli("libraries", "create", other, "--settings", "[1]"), "a JSON object")
+    bad_preset = '{"presets": {"thumb": "w=huge"}}'
+    assert _refused(cli("libraries", "create", other, "--settings", bad_preset), "preset 'thumb'")
+    assert _refused(cli("libraries", "create", other, "--settings", '{"colour": 1}'), "colour")
+    assert _refused(cli("libraries", "show", other), f"no library {other!r}")
+    assert _refused(cli("libraries", "create", "Not Valid"), "invalid library name")
+
+    assert _refused(cli("libraries", "delete", library), "add --yes")
+    deleted = cli("libraries", "delete", library, "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    assert deleted.stdout.strip() == f"deleted library {library!r} and its 0 image(s)"
+    assert _refused(cli("libraries", "delete", library, "--yes"), f"no library {library!r}")
+
+
+def _source_folder(root: Path) -> dict[str, bytes]:
+    """Three images (one two folders down) and a file that is no image."""
+    files = {
+        "a.jpg": images.jpeg(300, 200),
+        "nested/b.png": images.png_with_alpha(120, 120),
+        "nested/deeper/c.jpg": images.jpeg(200, 300),
+        "notes.txt": b"not a picture",
+    }
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    return files
+
+
+async def test_import_a_folder_then_again(cli: Cli, services: Services, tmp_path: Path) -> None:
+    name = _name()
+    source = tmp_path / "source"
+    files = _source_folder(source)
+    assert (await asyncio.to_thread(cli, "libraries", "create", name)).returncode == 0
+    command = ("import", str(source), "--library", name, "--prefix", "old/", "--tags", "x,y")
+
+    first = await asyncio.to_thread(cli, *command, "--activate")
+    assert first.returncode == 1, first.stderr  # a file failed
+    assert first.stdout.strip() == (
+        "imported 3, skipped as duplicates 0, failed 1 (unsupported_image 1)"
+    )
+    assert "old/notes.txt: unsupported_image: " in first.stderr
+    assert "import 4/4" in first.stderr  # not a terminal: a line at the end
+    library = await services.catalog.get_library(name)
+    assert library is not None
+    found, _ = await services.catalog.list_images(library, ImageQuery(sort=Sort.KEY))
+    assert [(i.key, i.status, i.tags) for i in found] == [
+        (f"old/{key}", Status.ACTIVE, ("x", "y"))
+        for key in ("a.jpg", "nested/b.png", "nested/deeper/c.jpg")
+    ]
+    assert [i.sha256 for i in found] == [
+        hashlib.sha256(files[key]).hexdigest()
+        for key in ("a.jpg", "nested/b.png", "nested/deeper/c.jpg")
+    ]
+
+    # Run again: everything is there already.
+    again = await asyncio.to_thread(cli, *command)
+    assert again.stdout.strip() == (
+        "imported 0, skipped as duplicates 3, failed 1 (unsupported_image 1)"
+    )
+    # Other content at a key the library has: reported, the image left as it was.
+    (source / "a.jpg").write_bytes(images.jpeg(64, 48))
+    changed = await asyncio.to_thread(cli, *command)
+    assert changed.stdout.strip() == (
+        "imported 0, skipped as duplicates 2, failed 2 (key_exists 1, unsupported_image 1)"
+    )
+    assert "old/a.jpg: key_exists: " in changed.stderr
+    (kept,) = await services.catalog.images_by(library, "key", ["old/a.jpg"])
+    assert kept.sha256 == found[0].sha256
+
+    assert _refused(
+        await asyncio.to_thread(cli, "import", str(source), "--library", _name()), "no library"
+    )
+    missing = tmp_path / "nowhere"
+    assert _refused(
+        await asyncio.to_thread(cli, "import", str(missing), "--library", name), "not a folder"
+    )
+    assert _refused(await asyncio.to_thread(cli, *command, "--tags", "bad tag"), "invalid tag")
+
+
+async def test_import_from_s3(
+    cli: Cli,
+    services: Services,
+    s3_endpoint: str,
+    s3_storage_url: str,
+    _bucket_maker: AioSession,
+) -> None:
+    bucket = urlsplit(s3_storage_url).netloc
+    small, large = images.jpeg(120, 80), images.jpeg(1200, 800)
+    objects = {
+        "photos/a.jpg": small,
+        "photos/sub/b.png": images.png_with_alpha(60, 60),
+        "photos/big.jpg": large,
+        "photos/readme.txt": b"words",
+        "photos/empty-folder/": b"",
+        "elsewhere/c.jpg": images.jpeg(90, 90),
+    }
+    async with _bucket_maker.create_client("s3", endpoint_url=s3_endpoint) as client:
+        for key, data in objects.items():
+            await client.put_object(Bucket=bucket, Key=key, Body=data)
+    name = _name()
+    limit = (len(small) + len(large)) // 2
+    settings = json.dumps({"max_upload_bytes": limit})
+    assert (
+        await asyncio.to_thread(cli, "libraries", "create", name, "--settings", settings)
+    ).returncode == 0
+
+    command = ("import", f"s3://{bucket}/photos", "--library", name, "--endpoint-url", s3_endpoint)
+    result = await asyncio.to_thread(cli, *command, "--prefix", "s3")
+    assert result.stdout.strip() == (
+        "imported 2, skipped as duplicates 0, failed 2 (unsupported_image 1, upload_too_large 1)"
+    ), result.stderr
+    assert f"s3/big.jpg: upload_too_large: the file is larger than {limit} bytes" in result.stderr
+    library = await services.catalog.get_library(name)
+    assert library is not None
+    found, _ = await services.catalog.list_images(library, ImageQuery(sort=Sort.KEY))
+    assert [(i.key, i.status) for i in found] == [
+        ("s3/a.jpg", Status.PENDING),  # the library's auto_activate: off
+        ("s3/sub/b.png", Status.PENDING),
+    ]
+    again = await asyncio.to_thread(cli, *command, "--prefix", "s3")
+    assert again.stdout.startswith("imported 0, skipped as duplicates 2, failed 2")
+    nothing = await asyncio.to_thread(
+        cli, "import", f"s3://{bucket}/none/", "--library", name, "--endpoint-url", s3_endpoint
+    )
+    assert nothing.returncode == 0 and nothing.stdout.startswith(
+        "imported 0, skipped as duplicates 0, failed 0"
+    )
+    no_bucket = await asyncio.to_thread(
+        cli,
+        "import",
+        "s3://no-such-bucket-here/x",
+        "--library",
+        name,
+        "--endpoint-url",
+        s3_endpoint,
+    )
+    assert (
+        no_bucket.returncode == 1 and "cannot list s3://no-such-bucket-here/x" in no_bucket.stderr
+    )
+
+
+async def test_warm_then_hits_then_purge(
+    cli: Cli, services: Services, origin: TestClient, tmp_path: Path
+) -> None:
+    name = _name()
+    settings = json.dumps({"presets": {"thumb": "w=100&fm=webp", "any": "w=80&auto=format"}})
+    assert (
+        await asyncio.to_thread(cli, "libraries", "create", name, "--settings", settings)
+    ).returncode == 0
+    _source_folder(tmp_path / "source")
+    imported = await asyncio.to_thread(
+        cli, "import", str(tmp_path / "source"), "--library", name, "--activate"
+    )
+    assert imported.stdout.startswith("imported 3,"), imported.stderr
+
+    warmed = await asyncio.to_thread(cli, "warm", "--library", name, "--preset", "thumb")
+    assert warmed.returncode == 0, warmed.stderr
+    assert warmed.stdout.strip() == "rendered 3, already stored 0, failed 0"
+    assert "warm 3/3" in warmed.stderr
+    for key in ("a.jpg", "nested/b.png", "nested/deeper/c.jpg"):
+        response = await origin.get(f"/{name}/{key}?p=thumb")
+        assert response.status == 200 and response.headers["X-Cache"] == "HIT", key
+        assert images.encoded(await response.read()).width == 100
+    response = await origin.get(f"/{name}/a.jpg?w=100&fm=webp")  # the same picture
+    assert response.headers["X-Cache"] == "HIT"
+    assert (await origin.get(f"/{name}/a.jpg?w=101&fm=webp")).headers["X-Cache"] == "MISS"
+
+    # auto=format: each format the Accept header may choose.
+    again = await asyncio.to_thread(cli, "warm", "--library", name, "--preset", "any")
+    assert again.stdout.strip() == "rendered 9, already stored 0, failed 0"
+    for accept, fmt in (("image/avif,*/*", "avif"), ("image/webp", "webp"), ("*/*", "png")):
+        response = await origin.get(f"/{name}/nested/b.png?p=any", headers={"Accept": accept})
+        assert response.headers["X-Cache"] == "HIT" and response.content_type == f"image/{fmt}"
+    # A query instead of a preset: the same picture as `thumb`, so the same variants.
+    by_query = await asyncio.to_thread(cli, "warm", "--library", name, "--query", "fm=webp&w=100")
+    assert by_query.stdout.strip() == "rendered 0, already stored 3, failed 0"
+    assert _refused(
+        await asyncio.to_thread(cli, "warm", "--library", name, "--preset", "nope"),
+        "no preset 'nope'",
+    )
+    assert _refused(
+        await asyncio.to_thread(cli, "warm", "--library", name, "--query", "w=abc"), "w='abc'"
+    )
+    assert _refused(
+        await asyncio.to_thread(cli, "warm", "--library", _name(), "--preset", "thumb"),
+        "no library",
+    )
+
+    # Purge by key: that image's variants go (from the store: a request renders again).
+    purged = await asyncio.to_thread(cli, "purge", "--library", name, "--key", "a.jpg", "gone.jpg")
+    assert purged.returncode == 0, purged.stderr
+    report = json.loads(purged.stdout)
+    assert report["library"] == name and report["images"] == 1
+    assert report["missing"] == ["gone.jpg"] and report["variants"] == 5 and report["complete"]
+    assert (await origin.get(f"/{name}/a.jpg?p=thumb")).headers["X-Cache"] == "MISS"
+    assert (await origin.get(f"/{name}/nested/b.png?p=thumb")).headers["X-Cache"] == "HIT"
+    by_id = await asyncio.to_thread(cli, "purge", "--library", name, "--image", "nosuchimage")
+    assert json.loads(by_id.stdout)["missing"] == ["nosuchimage"]
+    everything = json.loads((await asyncio.to_thread(cli, "purge", "--library", name)).stdout)
+    assert everything["images"] == 3 and everything["variants"] == 1 + 2 * 4
+    assert (await origin.get(f"/{name}/nested/b.png?p=thumb")).headers["X-Cache"] == "MISS"
+    both = await asyncio.to_thread(cli, "purge", "--library", name, "--image", "x", "--key", "y")
+    assert _refused(both, "not allowed with argument")
+
+    deleted = await asyncio.to_thread(cli, "libraries", "delete", name, "--yes")
+    assert deleted.stdout.strip() == f"deleted library {name!r} and its 3 image(s)"
+    assert (await origin.get(f"/{name}/a.jpg?p=thumb")).status == 404
+    # (Its originals are other tests' too, in this database: content is shared.)
+    store = tmp_path / "data" / "store"
+    assert not [p for p in store.rglob("*") if "variants" in p.parts and p.is_file()]
+
+
+async def test_sweep_deletes_expired_pending_images(cli: Cli, services: Services) -> None:
+    library = await services.catalog.create_library(_name(), LibrarySettings(pending_ttl=60))
+    rules = await services.catalog.library_settings(library)
+    upload = Upload(images.jpeg(64, 64), UploadForm(key="left.jpg"))
+    image = await services.admin.store_upload(library, rules, upload)
+    assert image.status is Status.PENDING
+    await services.catalog.pool.execute(
+        "UPDATE images SET pending_since = now() - interval '2 minutes' WHERE id = $1", image.id
+    )
+    swept = await asyncio.to_thread(cli, "sweep")
+    assert swept.returncode == 0, swept.stderr
+    count = int(swept.stdout.split()[1])
+    assert count >= 1 and swept.stdout.strip() == f"swept {count} pending image(s)"
+    assert await services.catalog.get_image(library, image.id) is None
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_in_place_on_a_terminal_and_in_lines_elsewhere() -> None:
+    terminal = _Terminal()
+    progress = Progress("import", 3, terminal)
+    for _ in range(3):
+        progress.advance()
+    progress.note("a.jpg: unsupported_image: no")
+    progress.close()
+    text = terminal.getvalue()
+    assert text.startswith("\rimport 1/3 ") and "\n" not in text.split("a.jpg")[0]
+    assert "a.jpg: unsupported_image: no\n\rimport 3/3 " in text and text.endswith("\n")
+
+    log = io.StringIO()
+    progress = Progress("warm", 250, log)
+    for _ in range(250):
+        progress.advance()
+    progress.close()
+    lines = log.getvalue().splitlines()
+    assert [line.split()[1] for line in lines] == ["100/250", "200/250", "250/250"]

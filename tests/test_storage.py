@@ -144,6 +144,18 @@ async def test_delete_prefix_counts_every_page(store: BlobStore) -> None:
     assert await store.head("variants/q/1/kept.png") is not None
 
 
+async def test_usage_counts_the_blobs_and_bytes_of_a_folder(store: BlobStore) -> None:
+    sizes = [1, 10, 100, 1000, 5]  # more than a page of 3
+    for i, size in enumerate(sizes):
+        await store.put(f"variants/u/{i % 2}/{i}.png", b"x" * size, "image/png")
+    await store.put("variants/uv/1/other.png", b"x" * 7, "image/png")
+    assert await store.usage("variants/u/") == (len(sizes), sum(sizes))
+    assert await store.usage("variants/u/1/") == (2, 10 + 1000)
+    assert await store.usage("variants/none/") == (0, 0)
+    with pytest.raises(InvalidKey):
+        await store.usage("variants/u")
+
+
 async def test_stream_gives_the_blob_in_bounded_chunks(store: BlobStore) -> None:
     data = os.urandom(2 * CHUNK_SIZE + 12345)
     await store.put("variants/s/1/big.png", data, "image/png")
@@ -262,6 +274,13 @@ async def test_filesystem_leaves_no_temporary_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd")
+async def test_filesystem_usage_skips_temporary_files(tmp_path: Path) -> None:
+    store = FilesystemStore(tmp_path)
+    await store.put("variants/t/1/a.png", b"abc", "image/png")
+    (tmp_path / "variants" / "t" / "1" / ".tmp-half-written").write_bytes(b"x" * 100)
+    assert await store.usage("variants/t/") == (1, 3)
+
+
 async def test_filesystem_stream_closes_its_file(tmp_path: Path) -> None:
     store = FilesystemStore(tmp_path / "store")
     await store.put("k/blob", os.urandom(3 * CHUNK_SIZE), "image/png")

@@ -20,6 +20,7 @@ class Probe:
     height: int
     has_alpha: bool
     pages: int
+    colour: str  # "#rrggbb": the average colour in sRGB, alpha laid on white
 
 
 def probe(data: bytes, max_pixels: int) -> Probe:
@@ -28,6 +29,7 @@ def probe(data: bytes, max_pixels: int) -> Probe:
     The small decode goes through the colour steps every render takes, so truncated,
     corrupt and unrenderable files (odd band counts, say) are refused at upload, not
     at the first render; with shrink-on-load it costs little even for large JPEGs.
+    Its per-band average is the picture's average colour (a placeholder's background).
     """
     fmt = sniff(data)
     if fmt is None:
@@ -38,10 +40,20 @@ def probe(data: bytes, max_pixels: int) -> Probe:
     header = read_header(data, max_pixels)
     try:
         small = pyvips.Image.thumbnail_buffer(data, 64, option_string="fail_on=truncated")
-        flatten(to_srgb(small)).avg()
+        # In memory (64 px: tiny), so each band's average reads it, not the file again.
+        colour = average_colour(flatten(to_srgb(small)).copy_memory())
     except VIPS_ERRORS as exc:
         raise Unprocessable(
             f"the image is damaged: {reason(exc)}",
             code="undecodable_image",
         ) from None
-    return Probe(fmt, header.width, header.height, header.has_alpha, header.pages)
+    return Probe(fmt, header.width, header.height, header.has_alpha, header.pages, colour)
+
+
+def average_colour(image: pyvips.Image) -> str:
+    """The colour of an 8-bit sRGB or grey image without alpha, as "#rrggbb": each
+    band's mean."""
+    means = [image.extract_band(band).avg() for band in range(image.bands)]
+    if len(means) == 1:  # grey
+        means *= 3
+    return "#" + "".join(f"{max(0, min(255, round(m))):02x}" for m in means[:3])
