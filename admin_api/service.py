@@ -10,6 +10,8 @@ import hashlib
 import logging
 import re
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -43,6 +45,9 @@ from storage import BlobStore, original_key
 log = logging.getLogger(__name__)
 
 _EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
+# Seconds after which an original's write that never ended is taken for a dead writer's:
+# far longer than a put and a commit take (the upload was read before the write began).
+ORIGINAL_WRITE_GRACE = 3600.0
 _IMAGE_ID = re.compile(r"[a-z2-7]{16}", re.ASCII)
 
 
@@ -155,7 +160,10 @@ class Admin:
             tags=upload.form.tags,
             created_by=user,
         )
-        async with self.catalog.original_lock(content.sha256) as lock:
+        async with (
+            self._writing_original(content.sha256),
+            self.catalog.original_lock(content.sha256) as lock,
+        ):
             try:
                 # In the try: a put may fail after the blob was written (a lost answer).
                 await self._store_original(content.sha256, upload.data)
@@ -216,7 +224,10 @@ class Admin:
         changes nothing."""
         if content.sha256 == old.sha256:
             return old
-        async with self.catalog.original_lock(content.sha256) as lock:
+        async with (
+            self._writing_original(content.sha256),
+            self.catalog.original_lock(content.sha256) as lock,
+        ):
             try:
                 if data is not None:
                     await self._store_original(content.sha256, data)
@@ -238,6 +249,15 @@ class Admin:
         await self.drop_originals([old.sha256])
         self.events.emit(library, "image.replaced", self.to_json(image))
         return image
+
+    @asynccontextmanager
+    async def _writing_original(self, sha256: str) -> AsyncIterator[None]:
+        """Journalled while an original may be written: if the process dies before the
+        end, `sweep` removes the blob unless an image came to use it. A failure that
+        already cleaned up leaves its entry too; sweeping it then finds nothing to do."""
+        write_id = await self.catalog.begin_original_write(sha256)
+        yield
+        await self.catalog.end_original_write(write_id)
 
     async def _store_original(self, sha256: str, data: bytes) -> None:
         """Under the original's lock: the blob, once per content."""
@@ -348,7 +368,12 @@ class Admin:
 
     async def sweep(self, batch: int = 100) -> int:
         """Delete the pending images older than their library's `pending_ttl`, as
-        `delete` does; how many. Safe to run in several processes at once."""
+        `delete` does, and the originals of writes that never ended; how many images.
+        Safe to run in several processes at once."""
+        while stale := await self.catalog.stale_original_writes(ORIGINAL_WRITE_GRACE, batch):
+            for write_id, sha256 in stale:
+                await self.drop_originals([sha256])
+                await self.catalog.end_original_write(write_id)
         swept = 0
         default_ttl = LibrarySettings().pending_ttl
         while expired := await self.catalog.expired_pending(default_ttl, batch):

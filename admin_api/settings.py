@@ -79,8 +79,9 @@ class AdminSettings:
         metadata={
             "env": "IMGORIGIN_SWEEP_INTERVAL",
             "min": 0,
-            "help": "Seconds between sweeps of pending images older than their library's "
-            "`pending_ttl`, in each serving process; 0: only `imgorigin sweep`.",
+            "help": "Seconds between sweeps (pending images past their library's "
+            "`pending_ttl`, originals a dead process left half-written), in each serving "
+            "process; 0: only `imgorigin sweep`.",
         },
     )
 

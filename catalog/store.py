@@ -562,6 +562,27 @@ class Catalog:
         )
         return [row["uri"] for row in rows]
 
+    async def begin_original_write(self, sha256: str) -> int:
+        """Journal an original about to be written (committed at once, outside any
+        lock's transaction, so it survives the writer's death); its id."""
+        write_id: int = await self.pool.fetchval(
+            "INSERT INTO original_writes (sha256) VALUES ($1) RETURNING id", sha256
+        )
+        return write_id
+
+    async def end_original_write(self, write_id: int) -> None:
+        await self.pool.execute("DELETE FROM original_writes WHERE id = $1", write_id)
+
+    async def stale_original_writes(self, older_than: float, limit: int) -> list[tuple[int, str]]:
+        """(id, sha256) of writes begun more than `older_than` seconds ago and never ended."""
+        rows = await self.pool.fetch(
+            "SELECT id, sha256 FROM original_writes"
+            " WHERE started_at < now() - make_interval(secs => $1) ORDER BY id LIMIT $2",
+            older_than,
+            limit,
+        )
+        return [(row["id"], row["sha256"]) for row in rows]
+
     @asynccontextmanager
     async def original_lock(self, sha256: str) -> AsyncIterator[OriginalLock]:
         """A transaction holding a fleet-wide lock on one content-addressed original.

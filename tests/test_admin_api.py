@@ -2043,3 +2043,42 @@ async def test_a_refused_row_leaves_no_orphan_but_keeps_shared_originals(
     ] == "key_exists"
     assert not await has_original(services, other)
     assert [key for _, key, _ in await image_rows(services, tenant)] == ["k/taken.jpg"]
+
+
+async def test_a_writer_that_died_leaves_no_orphan_after_a_sweep(
+    admin: TestClient, services: Services, tenant: Tenant
+) -> None:
+    """A process killed between the original's put and the row's commit leaves its
+    journal entry; the sweep removes that blob unless an image came to use it."""
+    pool = services.catalog.pool
+    kept = await quick_upload(admin, tenant, unique_image(61, 40), key="dead/kept.jpg")
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM original_writes WHERE sha256 = $1", kept["sha256"]
+        )
+        == 0
+    )  # a write that ended is no longer journalled
+    # What a writer killed after its put leaves behind: the entry and the blob, no row.
+    orphan = unique_image(62, 40)
+    await services.catalog.begin_original_write(sha(orphan))
+    await services.store.put(original_key(sha(orphan)), orphan, "application/octet-stream")
+    # And one whose image was committed by another upload of the same bytes meanwhile.
+    await services.catalog.begin_original_write(kept["sha256"])
+    young = unique_image(63, 40)  # a write under way now: left alone
+    await services.catalog.begin_original_write(sha(young))
+    await services.store.put(original_key(sha(young)), young, "application/octet-stream")
+    await pool.execute(
+        "UPDATE original_writes SET started_at = now() - interval '2 hours'"
+        " WHERE sha256 = ANY($1::text[])",
+        [sha(orphan), kept["sha256"]],
+    )
+
+    await services.admin.sweep()
+    assert not await has_original(services, orphan)
+    assert await has_original(services, kept["sha256"])
+    assert await has_original(services, young)
+    left = await pool.fetch(
+        "SELECT sha256 FROM original_writes WHERE sha256 = ANY($1::text[])",
+        [sha(orphan), kept["sha256"], sha(young)],
+    )
+    assert [row["sha256"] for row in left] == [sha(young)]
