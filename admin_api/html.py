@@ -11,9 +11,8 @@ from html import escape
 from urllib.parse import quote, urlencode, urlsplit
 
 from aiohttp import web
-from multidict import MultiMapping
 
-from admin_api.images import call
+from admin_api.images import call, one_value
 from admin_api.service import Admin
 from catalog import Image, LibrarySettings, Role, SigningKey
 from origin import dialect, signing
@@ -39,13 +38,6 @@ class Candidate:
     query: list[tuple[str, str]]
     width: int
     height: int
-
-
-def _one(query: MultiMapping[str], name: str) -> str | None:
-    values = query.getall(name, [])
-    if len(values) > 1:
-        raise BadRequest(f"{name} is given twice", code="invalid_parameter")
-    return values[0] if values else None
 
 
 def parse_widths(text: str | None) -> tuple[int, ...]:
@@ -187,9 +179,9 @@ async def image_html(request: web.Request) -> web.Response:
         raise BadRequest(
             f"unknown parameter(s): {', '.join(sorted(unknown))}", code="unknown_parameter"
         )
-    widths = parse_widths(_one(query, "widths"))
-    sizes = parse_sizes(_one(query, "sizes"))
-    preset = parse_preset(_one(query, "preset"), c.rules)
+    widths = parse_widths(one_value(query, "widths"))
+    sizes = parse_sizes(one_value(query, "sizes"))
+    preset = parse_preset(one_value(query, "preset"), c.rules)
     image = await c.image(request)
     key = await signing_key(c.admin, image, c.rules)
     try:

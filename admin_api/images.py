@@ -141,8 +141,6 @@ async def add_tag(request: web.Request) -> web.Response:
     c = await call(request, Role.WRITE)
     tag = _tag(request)
     image = await c.editable(request)
-    if tag not in image.tags and len(image.tags) >= MAX_TAGS:
-        raise BadRequest(f"an image has at most {MAX_TAGS} tags", code="invalid_tag")
     return _json(c, await c.admin.update(c.library, image, add_tags=(tag,)))
 
 
@@ -260,7 +258,8 @@ _LIST_PARAMETERS = frozenset(
 )
 
 
-def _one(query: MultiMapping[str], name: str) -> str | None:
+def one_value(query: MultiMapping[str], name: str) -> str | None:
+    """The parameter's value, None when absent; 400 when it is given twice."""
     values = query.getall(name, [])
     if len(values) > 1:
         raise BadRequest(f"{name} is given twice", code="invalid_parameter")
@@ -268,7 +267,7 @@ def _one(query: MultiMapping[str], name: str) -> str | None:
 
 
 def _number(query: MultiMapping[str], name: str, low: int, high: int) -> int | None:
-    value = _one(query, name)
+    value = one_value(query, name)
     if value is None:
         return None
     if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
@@ -277,7 +276,7 @@ def _number(query: MultiMapping[str], name: str, low: int, high: int) -> int | N
 
 
 def _time(query: MultiMapping[str], name: str) -> datetime | None:
-    value = _one(query, name)
+    value = one_value(query, name)
     if value is None:
         return None
     try:
@@ -293,7 +292,7 @@ def _time(query: MultiMapping[str], name: str) -> datetime | None:
 
 
 def _choice(query: MultiMapping[str], name: str, choices: type[Any], default: Any) -> Any:
-    value = _one(query, name)
+    value = one_value(query, name)
     try:
         return default if value is None else choices(value)
     except ValueError:
@@ -332,7 +331,7 @@ def parse_listing(query: MultiMapping[str]) -> ImageQuery:
         tags = tuple(dict.fromkeys(check_tag(t) for t in query.getall("tag", [])))
     except InvalidName as exc:
         raise BadRequest(str(exc), code="invalid_parameter") from None
-    match = _one(query, "tag_match") or "any"
+    match = one_value(query, "tag_match") or "any"
     if match not in ("any", "all"):
         raise BadRequest("tag_match is any or all", code="invalid_parameter")
     try:
@@ -345,14 +344,14 @@ def parse_listing(query: MultiMapping[str]) -> ImageQuery:
     if len(tags) > MAX_TAGS or len(formats) > 16:
         raise BadRequest("too many tags or formats", code="invalid_parameter")
     sort = _choice(query, "sort", Sort, Sort.NEWEST)
-    text = _one(query, "q")
-    prefix = _one(query, "prefix")
+    text = one_value(query, "q")
+    prefix = one_value(query, "prefix")
     for name, value in (("q", text), ("prefix", prefix)):
         if value is not None and (len(value) > MAX_ALT or "\x00" in value):
             raise BadRequest(
                 f"{name} is text of at most {MAX_ALT} characters", code="invalid_parameter"
             )
-    cursor = _one(query, "cursor")
+    cursor = one_value(query, "cursor")
     after = _cursor(sort, cursor) if cursor is not None else None
     return ImageQuery(
         tags=tags,

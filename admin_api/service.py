@@ -10,16 +10,16 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from aiohttp import web
 
 from admin_api.settings import AdminSettings
-from admin_api.uploads import Upload
+from admin_api.uploads import MAX_TAGS, Upload
 from cache import Purger, PurgeReport, PurgeTarget
 from catalog import (
     UNSET,
@@ -29,6 +29,7 @@ from catalog import (
     KeyConflict,
     Library,
     LibrarySettings,
+    LimitReached,
     NewImage,
     OriginalLock,
     QuotaExceeded,
@@ -37,17 +38,26 @@ from catalog import (
     UrlPolicy,
 )
 from origin.counters import ServeCounters
-from origin.errors import Conflict, Forbidden, Gone, NotFound, PayloadTooLarge, UnsupportedMediaType
+from origin.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from origin.pipeline.pool import RenderPool
-from origin.pipeline.probe import probe
+from origin.pipeline.probe import Probe, probe
 from storage import BlobStore, original_key
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
-# Seconds after which an original's write that never ended is taken for a dead writer's:
-# far longer than a put and a commit take (the upload was read before the write began).
-ORIGINAL_WRITE_GRACE = 3600.0
+# Seconds after which a journal entry of an original's write or drop is taken for one
+# that never ended: far longer than a put and a commit take (the upload was read first).
+UNSETTLED_GRACE = 3600.0
 _IMAGE_ID = re.compile(r"[a-z2-7]{16}", re.ASCII)
 
 
@@ -119,16 +129,14 @@ class Admin:
         """What the bytes are, held to the library's rules: 413, 415 or 422 otherwise."""
         limit = self.upload_limit(rules)
         if len(upload.data) > limit:
-            raise PayloadTooLarge(
-                f"the upload is larger than {limit} bytes", code="upload_too_large"
-            )
-        found = await self.pool.submit(probe, upload.data, self.max_source_pixels)
+            raise PayloadTooLarge(f"the file is larger than {limit} bytes", code="upload_too_large")
+        # In the render pool: decoding, and hashing tens of megabytes, stay off the loop.
+        found, sha256 = await self.pool.submit(_probe_and_hash, upload.data, self.max_source_pixels)
         if rules.allowed_formats and found.format not in rules.allowed_formats:
             raise UnsupportedMediaType(
                 f"library takes {', '.join(rules.allowed_formats)}; this is {found.format}",
                 code="format_not_allowed",
             )
-        sha256 = hashlib.sha256(upload.data).hexdigest()
         return Content(
             sha256,
             found.format,
@@ -142,11 +150,7 @@ class Admin:
     async def store_upload(
         self, library: Library, rules: LibrarySettings, upload: Upload, user: str | None = None
     ) -> Image:
-        """Probe, store the original, then commit the row that points at it.
-
-        The blob is written before the row, so a row never points at nothing; if the
-        row cannot be committed the blob is removed again unless another image uses it.
-        """
+        """Store the original, then commit the row that points at it (see `_commit`)."""
         content = await self.content(upload, rules)
         image_id = new_image_id()
         activate = rules.auto_activate if upload.form.activate is None else upload.form.activate
@@ -160,21 +164,16 @@ class Admin:
             tags=upload.form.tags,
             created_by=user,
         )
-        async with (
-            self._writing_original(content.sha256),
-            self.catalog.original_lock(content.sha256) as lock,
-        ):
-            try:
-                # In the try: a put may fail after the blob was written (a lost answer).
-                await self._store_original(content.sha256, upload.data)
-                image = await lock.insert_image(new, rules.quota_bytes, rules.quota_images)
-            except BaseException as exc:
-                await self._drop_original_if_unused(lock)
-                if isinstance(exc, KeyConflict):
-                    raise _key_taken(library, new.key) from None
-                if isinstance(exc, QuotaExceeded):
-                    raise Forbidden(str(exc), code="quota_exceeded") from None
-                raise
+        try:
+            image = await self._commit(
+                content.sha256,
+                upload.data,
+                lambda lock: lock.insert_image(new, rules.quota_bytes, rules.quota_images),
+            )
+        except KeyConflict:
+            raise _key_taken(library, new.key) from None
+        except QuotaExceeded as exc:
+            raise Forbidden(str(exc), code="quota_exceeded") from None
         await self.resolver.invalidate(library.name, image.key)
         self.events.emit(library, "image.uploaded", self.to_json(image))
         if image.status is Status.ACTIVE:
@@ -219,48 +218,68 @@ class Admin:
         quota_bytes: int | None = None,
     ) -> Image:
         """Point `old` at `content` (stored from `data` unless it is stored already)
-        as its next version, purge the old version's variants everywhere, and drop
-        the old original unless something still uses it. The same content again
-        changes nothing."""
+        as its next version and purge the old version's variants everywhere; the old
+        original stays, as a version. The same content again changes nothing."""
         if content.sha256 == old.sha256:
             return old
-        async with (
-            self._writing_original(content.sha256),
-            self.catalog.original_lock(content.sha256) as lock,
-        ):
-            try:
-                if data is not None:
-                    await self._store_original(content.sha256, data)
-                image = await lock.replace_original(old, content, user, quota_bytes)
-            except BaseException as exc:
-                await self._drop_original_if_unused(lock)
-                if isinstance(exc, QuotaExceeded):
-                    raise Forbidden(str(exc), code="quota_exceeded") from None
-                raise
-            if image is None:  # deleted or replaced meanwhile
-                await self._drop_original_if_unused(lock)
-                await self.image(library, old.id)  # 404 when deleted
-                raise Conflict(
-                    f"image {old.id!r} was replaced meanwhile; send yours again",
-                    code="image_changed",
-                )
+
+        async def next_version(lock: OriginalLock) -> Image:
+            image = await lock.replace_original(old, content, user, quota_bytes)
+            if image is None:
+                raise _Changed
+            return image
+
+        try:
+            image = await self._commit(content.sha256, data, next_version)
+        except QuotaExceeded as exc:
+            raise Forbidden(str(exc), code="quota_exceeded") from None
+        except _Changed:  # deleted or replaced meanwhile
+            await self.image(library, old.id)  # 404 when deleted
+            raise Conflict(
+                f"image {old.id!r} was replaced meanwhile; send yours again",
+                code="image_changed",
+            ) from None
         await self.resolver.invalidate(library.name, image.key)
         await self.purge(purge_target(library, image))
-        await self.drop_originals([old.sha256])
         self.events.emit(library, "image.replaced", self.to_json(image))
         return image
 
+    async def _commit(
+        self, sha256: str, data: bytes | None, commit: Callable[[OriginalLock], Awaitable[T]]
+    ) -> T:
+        """Put the original (from `data`, unless it is stored already), then `commit`
+        what points at it under the original's lock.
+
+        The blob is put before the lock is taken, so no database connection waits on
+        the store; under the lock it is looked for again (the last image using the
+        same content may have been deleted meanwhile, and its blob with it), so a row
+        never points at nothing. If the commit fails, the blob is removed again
+        unless an image uses it; if the process dies, its journal entry has the
+        sweeper do that."""
+        async with self._unsettled([sha256]):
+            try:
+                if data is not None:
+                    await self._store_original(sha256, data)
+                async with self.catalog.original_lock(sha256) as lock:
+                    if data is not None:
+                        await self._store_original(sha256, data)
+                    return await commit(lock)
+            except BaseException:
+                # A put may fail after the blob was written (a lost answer), too.
+                await self.drop_originals([sha256])
+                raise
+
     @asynccontextmanager
-    async def _writing_original(self, sha256: str) -> AsyncIterator[None]:
-        """Journalled while an original may be written: if the process dies before the
-        end, `sweep` removes the blob unless an image came to use it. A failure that
-        already cleaned up leaves its entry too; sweeping it then finds nothing to do."""
-        write_id = await self.catalog.begin_original_write(sha256)
+    async def _unsettled(self, hashes: list[str]) -> AsyncIterator[None]:
+        """Journalled while originals may be written or dropped: if the block does
+        not end (the process dies, the store fails), `sweep` removes them later
+        unless an image uses them."""
+        entries = await self.catalog.unsettle_originals(hashes)
         yield
-        await self.catalog.end_original_write(write_id)
+        await self.catalog.settle_originals(entries)
 
     async def _store_original(self, sha256: str, data: bytes) -> None:
-        """Under the original's lock: the blob, once per content."""
+        """The blob, once per content."""
         if await self.store.head(original_key(sha256)) is None:
             await self.store.put(original_key(sha256), data, "application/octet-stream")
 
@@ -319,9 +338,12 @@ class Admin:
                 tags=tags,
                 add_tags=add_tags,
                 remove_tags=remove_tags,
+                max_tags=MAX_TAGS,
             )
         except KeyConflict:
             raise _key_taken(library, key or image.key) from None
+        except LimitReached as exc:
+            raise BadRequest(str(exc), code="invalid_tag") from None
         if changed is None:
             raise no_image(library, image.id)
         if changed.key != image.key:
@@ -330,17 +352,22 @@ class Admin:
             await self.purge(purge_target(library, image))
         return changed
 
-    async def delete(self, library: Library, image: Image, expect: Status | None = None) -> None:
-        """Mark the image deleted (if still in status `expect`, when given), purge its
-        variants everywhere, and drop every original of its versions that nothing
-        else uses."""
-        deleted = await self.catalog.set_status(library, image.id, Status.DELETED, expect)
-        if deleted is None:
-            raise no_image(library, image.id)
-        await self.resolver.invalidate(library.name, image.key)
-        await self.purge(purge_target(library, deleted))
-        versions = await self.catalog.versions(deleted)
-        await self.drop_originals([v.content.sha256 for v in versions] or [deleted.sha256])
+    async def delete(
+        self, library: Library, image: Image, *, unpublished_only: bool = False
+    ) -> None:
+        """Mark the image deleted (with `unpublished_only`, only if it is still an
+        upload never activated), purge its variants everywhere, and drop every
+        original of its versions that nothing else uses."""
+        hashes = [v.content.sha256 for v in await self.catalog.versions(image)]
+        async with self._unsettled(hashes):
+            deleted = await self.catalog.set_status(
+                library, image.id, Status.DELETED, unpublished_only=unpublished_only
+            )
+            if deleted is None:
+                raise no_image(library, image.id)
+            await self.resolver.invalidate(library.name, image.key)
+            await self.purge(purge_target(library, deleted))
+            await self.drop_originals(hashes)
         self.events.emit(library, "image.deleted", self.to_json(deleted))
         log.info("deleted image %s (%s/%s)", image.id, library.name, image.key)
 
@@ -354,32 +381,37 @@ class Admin:
             await self.store.delete(original_key(lock.sha256))
 
     async def delete_library(self, library: Library) -> int:
-        """Every image deleted (and purged), then the library itself; the count."""
-        count = 0
-        for image_id in await self.catalog.live_image_ids(library):
-            image = await self.catalog.get_image(library, image_id)
-            if image is not None:
-                await self.delete(library, image)
-                count += 1
-        await self.purge(PurgeTarget(library.name, library.id, (), whole_library=True))
-        await self.catalog.delete_library(library)
+        """Purge the library everywhere, delete it with its images, keys and webhooks,
+        and drop their originals unless another library uses them; the count of live
+        images deleted."""
+        live = await self.catalog.live_image_ids(library)
+        await self.purge(PurgeTarget(library.name, library.id, tuple(live), whole_library=True))
+        deleted, entries = await self.catalog.delete_library(library)
+        late = sorted(set(deleted) - set(live))  # uploaded during the purge: their store
+        if late:
+            await self.purge(PurgeTarget(library.name, library.id, tuple(late)))
         await self.policies.invalidate(library.name, "")
-        return count
+        await self._settle(entries)
+        return len(deleted)
+
+    async def _settle(self, entries: list[tuple[int, str]]) -> None:
+        """Drop the originals of journal entries unless used; then the entries."""
+        await self.drop_originals([sha256 for _, sha256 in entries])
+        await self.catalog.settle_originals([entry for entry, _ in entries])
 
     async def sweep(self, batch: int = 100) -> int:
-        """Delete the pending images older than their library's `pending_ttl`, as
-        `delete` does, and the originals of writes that never ended; how many images.
-        Safe to run in several processes at once."""
-        while stale := await self.catalog.stale_original_writes(ORIGINAL_WRITE_GRACE, batch):
-            for write_id, sha256 in stale:
-                await self.drop_originals([sha256])
-                await self.catalog.end_original_write(write_id)
+        """Delete the pending uploads older than their library's `pending_ttl`, as
+        `delete` does, and settle the journal entries left by calls that did not end
+        (dropping their originals unless used); how many images. Safe to run in
+        several processes at once."""
+        while stale := await self.catalog.unsettled_originals(UNSETTLED_GRACE, batch):
+            await self._settle(stale)
         swept = 0
         default_ttl = LibrarySettings().pending_ttl
         while expired := await self.catalog.expired_pending(default_ttl, batch):
             for library, image in expired:
                 try:
-                    await self.delete(library, image, expect=Status.PENDING)
+                    await self.delete(library, image, unpublished_only=True)
                 except NotFound:
                     continue  # deleted or activated meanwhile
                 swept += 1
@@ -387,6 +419,14 @@ class Admin:
 
 
 ADMIN = web.AppKey("admin", Admin)
+
+
+class _Changed(Exception):
+    """The image was deleted or given another original while this change was made."""
+
+
+def _probe_and_hash(data: bytes, max_pixels: int) -> tuple[Probe, str]:
+    return probe(data, max_pixels), hashlib.sha256(data).hexdigest()
 
 
 async def sweep_forever(admin: Admin, interval: float) -> None:

@@ -26,6 +26,7 @@ from origin.errors import BadRequest, PayloadTooLarge, RequestTimeout, Unsupport
 T = TypeVar("T")
 
 FIELDS = frozenset({"key", "tags", "alt", "activate"})
+_FIELD_CODES = {name: f"invalid_{name.removesuffix('s')}" for name in FIELDS}
 MAX_FIELD_BYTES = 8192
 MAX_TAGS = 50
 MAX_ALT = 2000
@@ -197,20 +198,24 @@ def _encoded_limit(limit: int) -> int:
 
 async def _json_upload(body: _Body, fields: dict[str, str]) -> bytes:
     """`{"data": base64, "key": ..., "alt": ..., "tags": [...] or "a,b", "activate": ...}`"""
-    document = _json_object(await body.read(body.request.content, _encoded_limit(body.limit)))
+    raw = await body.read(body.request.content, _encoded_limit(body.limit))
+    # Parsing and decoding tens of megabytes: in a thread, not on the serving loop.
+    document = await asyncio.to_thread(_json_object, raw)
     encoded = document.pop("data", None)
     if not isinstance(encoded, str):
         raise BadRequest("the file goes in 'data', as base64", code="missing_file")
     for name, value in document.items():
+        if name not in FIELDS:
+            _add_field(fields, name, "")  # the unknown_field error, as the other forms
         if name == "tags" and isinstance(value, list) and all(isinstance(t, str) for t in value):
             value = ",".join(value)
         elif name == "activate" and isinstance(value, bool):
             value = str(value).lower()
         elif not isinstance(value, str):
-            raise BadRequest(f"field {name!r} has the wrong type", code=f"invalid_{name}")
+            raise BadRequest(f"field {name!r} has the wrong type", code=_FIELD_CODES[name])
         _add_field(fields, name, value)
     try:
-        data = base64.b64decode(encoded, validate=True)
+        data = await asyncio.to_thread(base64.b64decode, encoded, validate=True)
     except (binascii.Error, ValueError):
         raise BadRequest("'data' is not base64", code="invalid_base64") from None
     if len(data) > body.limit:

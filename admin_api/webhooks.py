@@ -31,7 +31,7 @@ from admin_api.service import ADMIN
 from admin_api.settings import AdminSettings
 from admin_api.uploads import read_json
 from cache.outbound import SIGNATURE_HEADER, CallFailed, send, signature
-from catalog import Catalog, Library, Role, Webhook
+from catalog import Catalog, Library, LimitReached, Role, Webhook
 from origin.errors import BadRequest, NotFound
 
 log = logging.getLogger(__name__)
@@ -112,13 +112,14 @@ class Webhooks:
             settings.webhook_queue
         )
         self._session: aiohttp.ClientSession | None = None
+        self._resolver: PublicResolver | None = None
         self._worker: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
-        connector = aiohttp.TCPConnector(
-            resolver=None if self._settings.webhook_private_addresses else PublicResolver()
-        )
+        # aiohttp closes only a resolver it made itself; ours is closed in `close`.
+        self._resolver = None if self._settings.webhook_private_addresses else PublicResolver()
+        connector = aiohttp.TCPConnector(resolver=self._resolver)
         self._session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=self._settings.webhook_timeout),
@@ -206,6 +207,8 @@ class Webhooks:
         await asyncio.gather(self._worker, *self._deliveries, return_exceptions=True)
         assert self._session is not None
         await self._session.close()
+        if self._resolver is not None:
+            await self._resolver.close()
 
 
 # Handlers
@@ -233,9 +236,10 @@ async def create_webhook(request: web.Request) -> web.Response:
     if not isinstance(events, list) or not all(event in EVENTS for event in events):
         raise BadRequest(f"events are some of {', '.join(EVENTS)}", code="invalid_webhook")
     url = check_url(body["url"], admin.settings.webhook_private_addresses)
-    if len(await admin.catalog.webhooks(library.id)) >= MAX_WEBHOOKS:
-        raise BadRequest(f"a library has at most {MAX_WEBHOOKS} webhooks", code="too_many_webhooks")
-    hook = await admin.catalog.create_webhook(library, url, sorted(set(events)))
+    try:
+        hook = await admin.catalog.create_webhook(library, url, sorted(set(events)), MAX_WEBHOOKS)
+    except LimitReached as exc:
+        raise BadRequest(str(exc), code="too_many_webhooks") from None
     return web.json_response(webhook_json(hook, secret=True), status=201)
 
 

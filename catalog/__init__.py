@@ -32,6 +32,7 @@ from catalog.store import (
     Catalog,
     KeyConflict,
     LibraryExists,
+    LimitReached,
     OriginalLock,
     QuotaExceeded,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Library",
     "LibraryExists",
     "LibrarySettings",
+    "LimitReached",
     "NewImage",
     "OriginalLock",
     "QuotaExceeded",

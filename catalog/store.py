@@ -51,6 +51,10 @@ class LibraryExists(Exception):
     """A library of this name exists already."""
 
 
+class LimitReached(Exception):
+    """A change would pass a fixed limit (tags of an image, webhooks of a library)."""
+
+
 class QuotaExceeded(Exception):
     """The library's quota leaves no room for this image; the message says which."""
 
@@ -154,10 +158,26 @@ class Catalog:
         )
         return [Library(**dict(row)) for row in rows]
 
-    async def delete_library(self, library: Library) -> None:
-        """The library's row, and with it (cascade) its keys and image rows. Its
-        images must have been deleted first, so their originals could be dropped."""
-        await self.pool.execute("DELETE FROM libraries WHERE id = $1", library.id)
+    async def delete_library(self, library: Library) -> tuple[list[str], list[tuple[int, str]]]:
+        """The library's row, and with it (cascade) its keys, webhooks and images:
+        the ids of the live images, and journal entries (`unsettle_originals`) for
+        every original they and their versions had, to be dropped unless used.
+
+        The row lock first: uploads in flight commit before it, later ones wait and
+        then fail, so none is removed by the cascade without its original listed."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1 FROM libraries WHERE id = $1 FOR UPDATE", library.id)
+            live = await conn.fetch(
+                "SELECT id FROM images WHERE library_id = $1 AND status <> 'deleted'", library.id
+            )
+            entries = await conn.fetch(
+                "INSERT INTO unsettled_originals (sha256)"
+                " SELECT DISTINCT v.sha256 FROM image_versions v"
+                " JOIN images i ON i.id = v.image_id WHERE i.library_id = $1 RETURNING id, sha256",
+                library.id,
+            )
+            await conn.execute("DELETE FROM libraries WHERE id = $1", library.id)
+        return [row["id"] for row in live], [(row["id"], row["sha256"]) for row in entries]
 
     async def create_api_key(
         self,
@@ -320,10 +340,10 @@ class Catalog:
         return Image.from_row(row) if row else None
 
     async def set_status(
-        self, library: Library, image_id: str, status: Status, expect: Status | None = None
+        self, library: Library, image_id: str, status: Status, *, unpublished_only: bool = False
     ) -> Image | None:
-        """Move a live image (in status `expect`, when given) to `status`; None when
-        there is no such image."""
+        """Move a live image (with `unpublished_only`, one pending since its upload, never
+        activated) to `status`; None when there is no such image."""
         row = await self.pool.fetchrow(
             "UPDATE images SET status = $3, updated_at = now(),"
             " activated_at = CASE WHEN $3 = 'active' THEN coalesce(activated_at, now())"
@@ -331,18 +351,14 @@ class Catalog:
             " pending_since = CASE WHEN $3 = 'pending' THEN pending_since END,"
             " deleted_at = CASE WHEN $3 = 'deleted' THEN now() END"
             " WHERE library_id = $1 AND id = $2 AND status <> 'deleted'"
-            "   AND ($4::text IS NULL OR status = $4)"
+            "   AND (NOT $4 OR (status = 'pending' AND activated_at IS NULL))"
             " RETURNING id",
             library.id,
             image_id,
             status.value,
-            expect and expect.value,
+            unpublished_only,
         )
-        return await self._image(image_id) if row else None
-
-    async def _image(self, image_id: str, conn: asyncpg.Connection | None = None) -> Image:
-        row = await (conn or self.pool).fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", image_id)
-        return Image.from_row(row)
+        return await _image(self.pool, image_id) if row else None
 
     async def live_image_ids(self, library: Library) -> list[str]:
         """Every image of a library that may still have variants (pending ones too)."""
@@ -386,10 +402,13 @@ class Catalog:
         tags: tuple[str, ...] | None = None,
         add_tags: tuple[str, ...] = (),
         remove_tags: tuple[str, ...] = (),
+        max_tags: int | None = None,
     ) -> Image | None:
         """Change a live image's key, alt text or tags (all of them, or some added and
         removed) in one transaction; None when there is no such live image,
-        KeyConflict when another live image has `key`."""
+        KeyConflict when another live image has `key`, LimitReached when it would
+        have more than `max_tags` (checked under the image's row lock, which the
+        UPDATE takes, so concurrent changes cannot pass it together)."""
         async with self.pool.acquire() as conn, conn.transaction():
             try:
                 found = await conn.fetchval(
@@ -420,7 +439,11 @@ class Catalog:
                 image_id,
                 list(add_tags),
             )
-            return await self._image(image_id, conn)
+            if max_tags is not None and max_tags < await conn.fetchval(
+                "SELECT count(*) FROM image_tags WHERE image_id = $1", image_id
+            ):
+                raise LimitReached(f"an image has at most {max_tags} tags")
+            return await _image(conn, image_id)
 
     async def tag_counts(self, library: Library) -> list[tuple[str, int]]:
         """Each tag of the library's live images, with how many have it, by tag."""
@@ -506,16 +529,29 @@ class Catalog:
 
     # Webhooks
 
-    async def create_webhook(self, library: Library, url: str, events: list[str]) -> Webhook:
-        row = await self.pool.fetchrow(
-            "INSERT INTO webhooks (id, library_id, url, events, secret)"
-            " VALUES ($1, $2, $3, $4, $5) RETURNING *",
-            "wh_" + secrets.token_hex(6),
-            library.id,
-            url,
-            events,
-            secrets.token_urlsafe(32),
-        )
+    async def create_webhook(
+        self, library: Library, url: str, events: list[str], max_webhooks: int
+    ) -> Webhook:
+        """A new webhook with a fresh secret; LimitReached past `max_webhooks` (counted
+        under the library's row lock, so concurrent calls cannot pass it together)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT 1 FROM libraries WHERE id = $1 FOR NO KEY UPDATE", library.id
+            )
+            count = await conn.fetchval(
+                "SELECT count(*) FROM webhooks WHERE library_id = $1", library.id
+            )
+            if count >= max_webhooks:
+                raise LimitReached(f"a library has at most {max_webhooks} webhooks")
+            row = await conn.fetchrow(
+                "INSERT INTO webhooks (id, library_id, url, events, secret)"
+                " VALUES ($1, $2, $3, $4, $5) RETURNING *",
+                "wh_" + secrets.token_hex(6),
+                library.id,
+                url,
+                events,
+                secrets.token_urlsafe(32),
+            )
         return _webhook(row)
 
     async def webhooks(
@@ -562,22 +598,23 @@ class Catalog:
         )
         return [row["uri"] for row in rows]
 
-    async def begin_original_write(self, sha256: str) -> int:
-        """Journal an original about to be written (committed at once, outside any
-        lock's transaction, so it survives the writer's death); its id."""
-        write_id: int = await self.pool.fetchval(
-            "INSERT INTO original_writes (sha256) VALUES ($1) RETURNING id", sha256
-        )
-        return write_id
-
-    async def end_original_write(self, write_id: int) -> None:
-        await self.pool.execute("DELETE FROM original_writes WHERE id = $1", write_id)
-
-    async def stale_original_writes(self, older_than: float, limit: int) -> list[tuple[int, str]]:
-        """(id, sha256) of writes begun more than `older_than` seconds ago and never ended."""
+    async def unsettle_originals(self, hashes: list[str]) -> list[int]:
+        """Journal originals about to be written or dropped (committed at once, outside
+        any lock's transaction, so the entries outlive the process); their ids."""
         rows = await self.pool.fetch(
-            "SELECT id, sha256 FROM original_writes"
-            " WHERE started_at < now() - make_interval(secs => $1) ORDER BY id LIMIT $2",
+            "INSERT INTO unsettled_originals (sha256) SELECT unnest($1::text[]) RETURNING id",
+            hashes,
+        )
+        return [row["id"] for row in rows]
+
+    async def settle_originals(self, entry_ids: list[int]) -> None:
+        await self.pool.execute("DELETE FROM unsettled_originals WHERE id = ANY($1)", entry_ids)
+
+    async def unsettled_originals(self, older_than: float, limit: int) -> list[tuple[int, str]]:
+        """(id, sha256) of entries made more than `older_than` seconds ago."""
+        rows = await self.pool.fetch(
+            "SELECT id, sha256 FROM unsettled_originals"
+            " WHERE since < now() - make_interval(secs => $1) ORDER BY id LIMIT $2",
             older_than,
             limit,
         )
@@ -624,7 +661,9 @@ class OriginalLock:
         # A savepoint: a refused insert rolls back, not the lock's transaction.
         async with self._conn.transaction():
             if quota_bytes is not None or quota_images is not None:
-                await self._check_quota(new, quota_bytes, quota_images)
+                await self._check_quota(
+                    new.library_id, quota_bytes, quota_images, new.content.bytes, 1
+                )
             content = new.content
             try:
                 await self._conn.execute(
@@ -650,27 +689,33 @@ class OriginalLock:
                 "INSERT INTO image_tags (image_id, tag) VALUES ($1, $2)",
                 [(new.id, tag) for tag in new.tags],
             )
-            row = await self._conn.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", new.id)
-        return Image.from_row(row)
+            return await _image(self._conn, new.id)
 
     async def _check_quota(
-        self, new: NewImage, quota_bytes: int | None, quota_images: int | None
+        self,
+        library_id: int,
+        quota_bytes: int | None,
+        quota_images: int | None,
+        more_bytes: int,
+        more_images: int,
     ) -> None:
-        # The library's row lock makes concurrent uploads check one after another.
-        # NO KEY UPDATE: it does not wait for inserts that merely reference the row.
+        """QuotaExceeded unless the library has room for `more_bytes` and `more_images`.
+
+        The library's row lock makes concurrent uploads check one after another.
+        NO KEY UPDATE: it does not wait for inserts that merely reference the row."""
         await self._conn.execute(
-            "SELECT 1 FROM libraries WHERE id = $1 FOR NO KEY UPDATE", new.library_id
+            "SELECT 1 FROM libraries WHERE id = $1 FOR NO KEY UPDATE", library_id
         )
         used = await self._conn.fetchrow(
             "SELECT count(*) AS images, coalesce(sum(bytes), 0) AS bytes FROM images"
             " WHERE library_id = $1 AND status <> 'deleted'",
-            new.library_id,
+            library_id,
         )
-        if quota_images is not None and used["images"] + 1 > quota_images:
+        if quota_images is not None and used["images"] + more_images > quota_images:
             raise QuotaExceeded(f"the library holds its quota of {quota_images} images")
-        if quota_bytes is not None and used["bytes"] + new.content.bytes > quota_bytes:
+        if quota_bytes is not None and used["bytes"] + more_bytes > quota_bytes:
             raise QuotaExceeded(
-                f"{new.content.bytes} more bytes would pass the library's quota of"
+                f"{more_bytes} more bytes would pass the library's quota of"
                 f" {quota_bytes} ({used['bytes']} used)"
             )
 
@@ -703,20 +748,9 @@ class OriginalLock:
         assert content.sha256 == self.sha256
         async with self._conn.transaction():
             if quota_bytes is not None and content.bytes > image.bytes:
-                # As an upload's check: under the library's row lock, one at a time.
-                await self._conn.execute(
-                    "SELECT 1 FROM libraries WHERE id = $1 FOR NO KEY UPDATE", image.library_id
+                await self._check_quota(
+                    image.library_id, quota_bytes, None, content.bytes - image.bytes, 0
                 )
-                used = await self._conn.fetchval(
-                    "SELECT coalesce(sum(bytes), 0) FROM images"
-                    " WHERE library_id = $1 AND status <> 'deleted'",
-                    image.library_id,
-                )
-                if used - image.bytes + content.bytes > quota_bytes:
-                    raise QuotaExceeded(
-                        f"{content.bytes - image.bytes} more bytes would pass the library's"
-                        f" quota of {quota_bytes} ({used} used)"
-                    )
             assignments = ", ".join(f"{c} = ${n}" for n, c in enumerate(CONTENT_COLUMNS, 4))
             version = await self._conn.fetchval(
                 "UPDATE images SET version = version + 1, updated_at = now(), "
@@ -731,8 +765,11 @@ class OriginalLock:
             if version is None:
                 return None
             await self._add_version(image.id, version, content, created_by)
-            row = await self._conn.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", image.id)
-        return Image.from_row(row)
+            return await _image(self._conn, image.id)
+
+
+async def _image(conn: asyncpg.Pool | asyncpg.Connection, image_id: str) -> Image:
+    return Image.from_row(await conn.fetchrow(_IMAGE_SELECT + " WHERE i.id = $1", image_id))
 
 
 def _placeholders(first: int, count: int) -> str:

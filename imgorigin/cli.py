@@ -173,12 +173,6 @@ def parser() -> argparse.ArgumentParser:
     what.add_argument("--preset", help="one of the library's presets")
     what.add_argument("--query", help="URL parameters instead: 'w=800&fm=webp'")
     warm.add_argument(
-        "--status",
-        choices=["active"],
-        default="active",
-        help="the images to warm: active ones (only they are served)",
-    )
-    warm.add_argument(
         "--accept",
         help="with auto=format, the Accept header to render for (default: each format "
         "it can choose)",

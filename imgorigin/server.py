@@ -117,7 +117,8 @@ async def run(
         sweeper = asyncio.create_task(sweep_forever(services.admin, interval)) if interval else None
         await stop.wait()
         if sweeper is not None:
-            sweeper.cancel()
+            sweeper.cancel()  # a sweep cut short leaves journal entries for the next one
+            await asyncio.gather(sweeper, return_exceptions=True)
         log.info("stopping: finishing requests in flight (at most %gs)", grace(settings))
         # Both apps stop accepting at once, then wait for their requests together.
         await asyncio.gather(*(runner.cleanup() for runner in runners))

@@ -1055,10 +1055,8 @@ async def matrix_context(
     _, victim = await catalog.create_api_key(library, Role.READ, "victim")
     m = Matrix(admin, services, tenant, library, other, keys, image, victim.id)
     if family == "webhooks":
-        # Deliveries look a library's webhooks up when they run: this one must not hear
-        # the upload above, whose events may still be queued.
         hook = await catalog.create_webhook(
-            library, "https://hooks.example.invalid/old", ["purge.completed"]
+            library, "https://hooks.example.invalid/old", ["purge.completed"], 20
         )
         m.webhook = hook.id
     return m
@@ -1336,7 +1334,7 @@ async def test_upload_request_errors(admin: TestClient, services: Services, tena
         ({"data": 5}, "missing_file"),
         ({"key": "x.jpg"}, "missing_file"),
         ({"data": encoded, "colour": "red"}, "unknown_field"),
-        ({"data": encoded, "tags": 5}, "invalid_tags"),
+        ({"data": encoded, "tags": 5}, "invalid_tag"),
         ({"data": encoded, "tags": ["ok", "not ok"]}, "invalid_tag"),
         ({"data": encoded, "tags": [f"t{i}" for i in range(51)]}, "invalid_tag"),
         ({"data": encoded, "key": 5}, "invalid_key"),
@@ -2054,21 +2052,21 @@ async def test_a_writer_that_died_leaves_no_orphan_after_a_sweep(
     kept = await quick_upload(admin, tenant, unique_image(61, 40), key="dead/kept.jpg")
     assert (
         await pool.fetchval(
-            "SELECT count(*) FROM original_writes WHERE sha256 = $1", kept["sha256"]
+            "SELECT count(*) FROM unsettled_originals WHERE sha256 = $1", kept["sha256"]
         )
         == 0
     )  # a write that ended is no longer journalled
     # What a writer killed after its put leaves behind: the entry and the blob, no row.
     orphan = unique_image(62, 40)
-    await services.catalog.begin_original_write(sha(orphan))
+    await services.catalog.unsettle_originals([sha(orphan)])
     await services.store.put(original_key(sha(orphan)), orphan, "application/octet-stream")
     # And one whose image was committed by another upload of the same bytes meanwhile.
-    await services.catalog.begin_original_write(kept["sha256"])
+    await services.catalog.unsettle_originals([kept["sha256"]])
     young = unique_image(63, 40)  # a write under way now: left alone
-    await services.catalog.begin_original_write(sha(young))
+    await services.catalog.unsettle_originals([sha(young)])
     await services.store.put(original_key(sha(young)), young, "application/octet-stream")
     await pool.execute(
-        "UPDATE original_writes SET started_at = now() - interval '2 hours'"
+        "UPDATE unsettled_originals SET since = now() - interval '2 hours'"
         " WHERE sha256 = ANY($1::text[])",
         [sha(orphan), kept["sha256"]],
     )
@@ -2078,7 +2076,7 @@ async def test_a_writer_that_died_leaves_no_orphan_after_a_sweep(
     assert await has_original(services, kept["sha256"])
     assert await has_original(services, young)
     left = await pool.fetch(
-        "SELECT sha256 FROM original_writes WHERE sha256 = ANY($1::text[])",
+        "SELECT sha256 FROM unsettled_originals WHERE sha256 = ANY($1::text[])",
         [sha(orphan), kept["sha256"], sha(young)],
     )
     assert [row["sha256"] for row in left] == [sha(young)]
