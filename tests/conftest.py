@@ -20,7 +20,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from catalog import Role, start_embedded
+from catalog import Library, Role, start_embedded
 from imgorigin.app import Services, build_apps, open_services
 from imgorigin.settings import Settings
 
@@ -164,6 +164,12 @@ async def upload(
     body = await response.json()
     assert response.status == expect, body
     return body
+
+
+async def library_of(services: Services, tenant: Tenant) -> Library:
+    library = await services.catalog.get_library(tenant.name)
+    assert library is not None
+    return library
 
 
 async def error_of(response) -> str:  # type: ignore[no-untyped-def]

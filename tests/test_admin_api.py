@@ -31,7 +31,7 @@ from catalog import Library, LibrarySettings, Role
 from imgorigin.app import Services, build_apps
 from storage import BlobStore, StoreUnavailable, original_key
 from tests import images
-from tests.conftest import Tenant, error_of, new_tenant, upload
+from tests.conftest import Tenant, error_of, library_of, new_tenant, upload
 
 # Helpers
 
@@ -104,12 +104,6 @@ async def set_settings(admin: TestClient, tenant: Tenant, **settings: Any) -> di
     body: dict[str, Any] = await response.json()
     assert response.status == 200, body
     return body
-
-
-async def library_of(services: Services, tenant: Tenant) -> Library:
-    library = await services.catalog.get_library(tenant.name)
-    assert library is not None
-    return library
 
 
 async def image_rows(services: Services, tenant: Tenant) -> list[tuple[str, str, str]]:

@@ -21,11 +21,10 @@ from admin_api.webhooks import PublicResolver, Webhooks
 from catalog import Role
 from imgorigin.app import Services
 from storage import StoreUnavailable
-from tests.conftest import Tenant, error_of
+from tests.conftest import Tenant, error_of, library_of
 from tests.test_admin_api import (
     admin_client,
     has_original,
-    library_of,
     quick_upload,
     set_settings,
     unique_image,

@@ -12,12 +12,12 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from cache import Outcome
-from catalog import Library, Role
+from catalog import Role
 from imgorigin.app import Services, open_services
 from imgorigin.settings import Settings
 from origin.counters import ServeCounters
 from tests import images
-from tests.conftest import Tenant, error_of, new_tenant, upload
+from tests.conftest import Tenant, error_of, library_of, new_tenant, upload
 
 
 def stats_path(tenant: Tenant) -> str:
@@ -29,12 +29,6 @@ async def stats(admin: TestClient, tenant: Tenant) -> dict[str, Any]:
     body = await response.json()
     assert response.status == 200, body
     return body
-
-
-async def library(services: Services, tenant: Tenant) -> Library:
-    found = await services.catalog.get_library(tenant.name)
-    assert found is not None
-    return found
 
 
 def stored_variants(services: Services, image_id: str) -> list[Path]:
@@ -103,7 +97,7 @@ async def test_counts_are_flushed_to_the_table(
     await upload(admin, tenant, images.jpeg(199, 101), key="f.jpg", activate="true")
     for _ in range(3):
         assert (await origin.get(f"/{tenant.name}/f.jpg?w=40")).status == 200
-    found = await library(services, tenant)
+    found = await library_of(services, tenant)
     assert await services.counters.flush()
     row = await services.catalog.pool.fetchrow(
         "SELECT renders, hits, since FROM library_counters WHERE library_id = $1", found.id
@@ -123,7 +117,7 @@ async def test_counts_are_flushed_to_the_table(
 async def test_a_failed_flush_keeps_the_counts(
     admin: TestClient, tenant: Tenant, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    found = await library(services, tenant)
+    found = await library_of(services, tenant)
     counters = ServeCounters(services.catalog, interval=3600)
 
     async def unavailable(counts: object) -> None:
@@ -144,7 +138,7 @@ async def test_a_failed_flush_keeps_the_counts(
 
 
 async def test_counts_of_a_deleted_library_are_dropped(tenant: Tenant, services: Services) -> None:
-    found = await library(services, tenant)
+    found = await library_of(services, tenant)
     counters = ServeCounters(services.catalog, interval=3600)
     counters.count(found.id, Outcome.HIT)
     counters.count(2**62, Outcome.HIT)  # no such library (deleted since it was counted)
@@ -157,7 +151,7 @@ async def test_the_services_flush_on_their_own_and_at_shutdown(
     settings: Settings, services: Services
 ) -> None:
     tenant = await new_tenant(services)
-    found = await library(services, tenant)
+    found = await library_of(services, tenant)
     quick = dataclasses.replace(
         settings, origin=dataclasses.replace(settings.origin, stats_flush_interval=0.05)
     )
