@@ -7,9 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from admin_api.auth import authenticate, authorize, require
-from admin_api.service import ADMIN, Admin
+from admin_api.service import ADMIN
 from admin_api.uploads import read_json
 from catalog import (
+    Catalog,
     InvalidName,
     InvalidSettings,
     Library,
@@ -25,9 +26,9 @@ from origin.pipeline.formats import LOADERS
 MAX_SETTINGS_BYTES = 64 * 1024
 
 
-async def library_json(admin: Admin, library: Library) -> dict[str, Any]:
-    settings = await admin.catalog.library_settings(library)
-    keys = await admin.catalog.signing_keys(library)
+async def library_json(catalog: Catalog, library: Library) -> dict[str, Any]:
+    settings = await catalog.library_settings(library)
+    keys = await catalog.signing_keys(library)
     return {
         "name": library.name,
         "created_at": library.created_at.isoformat(),
@@ -90,7 +91,7 @@ async def create_library(request: web.Request) -> web.Response:
         library = await admin.catalog.create_library(name, settings)
     except LibraryExists:
         raise Conflict(f"library {name!r} exists", code="library_exists") from None
-    return web.json_response(await library_json(admin, library), status=201)
+    return web.json_response(await library_json(admin.catalog, library), status=201)
 
 
 async def list_libraries(request: web.Request) -> web.Response:
@@ -98,13 +99,15 @@ async def list_libraries(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
     key = await authenticate(request, admin.catalog)
     libraries = await admin.catalog.libraries(key.library_id)
-    return web.json_response({"items": [await library_json(admin, lib) for lib in libraries]})
+    return web.json_response(
+        {"items": [await library_json(admin.catalog, lib) for lib in libraries]}
+    )
 
 
 async def get_library(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
     _, library = await authorize(request, admin.catalog, Role.READ)
-    return web.json_response(await library_json(admin, library))
+    return web.json_response(await library_json(admin.catalog, library))
 
 
 async def patch_library(request: web.Request) -> web.Response:
@@ -117,7 +120,7 @@ async def patch_library(request: web.Request) -> web.Response:
     settings = patched(await admin.catalog.library_settings(library), changes)
     await admin.catalog.set_library_settings(library, settings)
     await admin.policies.invalidate(library.name, "")  # every process serves the new rules
-    return web.json_response(await library_json(admin, library))
+    return web.json_response(await library_json(admin.catalog, library))
 
 
 async def delete_library(request: web.Request) -> web.Response:

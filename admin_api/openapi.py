@@ -20,6 +20,7 @@ from admin_api.keys import MAX_NAME
 from admin_api.purge import MAX_PURGE_ITEMS
 from admin_api.uploads import MAX_ALT, MAX_TAGS
 from admin_api.webhooks import EVENTS, MAX_URL, MAX_WEBHOOKS
+from catalog.naming import RESERVED_LIBRARIES
 from origin.pipeline.formats import LOADERS
 
 Schema = dict[str, Any]
@@ -55,7 +56,7 @@ _LIBRARY_NAME = {
     "type": "string",
     "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
     "description": "1-63 of a-z, 0-9 and '-', starting with a letter or digit; not one of "
-    "the reserved words healthz, readyz, metrics, v1, cdn-cgi, ipx, insecure, unsafe.",
+    f"the reserved words {', '.join(sorted(RESERVED_LIBRARIES))}.",
 }
 _IMAGE_ID = {"type": "string", "pattern": "^[a-z2-7]{16}$"}
 _SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}

@@ -125,20 +125,25 @@ class Admin:
         """The largest upload a library takes: its own cap, within the server's."""
         return min(self.settings.max_upload_bytes, rules.max_upload_bytes or 2**62)
 
-    async def content(self, upload: Upload, rules: LibrarySettings) -> Content:
-        """What the bytes are, held to the library's rules: 413, 415 or 422 otherwise."""
+    async def content(
+        self, upload: Upload, rules: LibrarySettings, sha256: str | None = None
+    ) -> Content:
+        """What the bytes are, held to the library's rules: 413, 415 or 422 otherwise.
+        `sha256`: the bytes' hash, when the caller has it already (not hashed again)."""
         limit = self.upload_limit(rules)
         if len(upload.data) > limit:
             raise PayloadTooLarge(f"the file is larger than {limit} bytes", code="upload_too_large")
         # In the render pool: decoding, and hashing tens of megabytes, stay off the loop.
-        found, sha256 = await self.pool.submit(_probe_and_hash, upload.data, self.max_source_pixels)
+        found, digest = await self.pool.submit(
+            _probe_and_hash, upload.data, self.max_source_pixels, sha256
+        )
         if rules.allowed_formats and found.format not in rules.allowed_formats:
             raise UnsupportedMediaType(
                 f"library takes {', '.join(rules.allowed_formats)}; this is {found.format}",
                 code="format_not_allowed",
             )
         return Content(
-            sha256,
+            digest,
             found.format,
             found.width,
             found.height,
@@ -148,10 +153,16 @@ class Admin:
         )
 
     async def store_upload(
-        self, library: Library, rules: LibrarySettings, upload: Upload, user: str | None = None
+        self,
+        library: Library,
+        rules: LibrarySettings,
+        upload: Upload,
+        user: str | None = None,
+        *,
+        sha256: str | None = None,
     ) -> Image:
         """Store the original, then commit the row that points at it (see `_commit`)."""
-        content = await self.content(upload, rules)
+        content = await self.content(upload, rules, sha256)
         image_id = new_image_id()
         activate = rules.auto_activate if upload.form.activate is None else upload.form.activate
         new = NewImage(
@@ -425,8 +436,8 @@ class _Changed(Exception):
     """The image was deleted or given another original while this change was made."""
 
 
-def _probe_and_hash(data: bytes, max_pixels: int) -> tuple[Probe, str]:
-    return probe(data, max_pixels), hashlib.sha256(data).hexdigest()
+def _probe_and_hash(data: bytes, max_pixels: int, sha256: str | None) -> tuple[Probe, str]:
+    return probe(data, max_pixels), sha256 or hashlib.sha256(data).hexdigest()
 
 
 async def sweep_forever(admin: Admin, interval: float) -> None:

@@ -147,12 +147,16 @@ class _Body:
         return data
 
 
-def _add_field(fields: dict[str, str], name: str, value: str) -> None:
+def _known(name: str) -> None:
     if name not in FIELDS:
         raise BadRequest(
             f"unknown field {name!r}; fields are file, " + ", ".join(sorted(FIELDS)),
             code="unknown_field",
         )
+
+
+def _add_field(fields: dict[str, str], name: str, value: str) -> None:
+    _known(name)
     if name in fields:
         raise BadRequest(f"field {name!r} is given twice", code="repeated_field")
     fields[name] = value
@@ -205,8 +209,7 @@ async def _json_upload(body: _Body, fields: dict[str, str]) -> bytes:
     if not isinstance(encoded, str):
         raise BadRequest("the file goes in 'data', as base64", code="missing_file")
     for name, value in document.items():
-        if name not in FIELDS:
-            _add_field(fields, name, "")  # the unknown_field error, as the other forms
+        _known(name)  # before its type: the error names no code a client made up
         if name == "tags" and isinstance(value, list) and all(isinstance(t, str) for t in value):
             value = ",".join(value)
         elif name == "activate" and isinstance(value, bool):

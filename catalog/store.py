@@ -72,7 +72,7 @@ UNAVAILABLE = (
 
 
 _IMAGE_SELECT = """
-    SELECT i.*, l.name AS library,
+    SELECT i.*, l.name AS library, l.created_at AS library_created_at,
            coalesce((SELECT array_agg(t.tag ORDER BY t.tag) FROM image_tags t
                      WHERE t.image_id = i.id), '{}') AS tags
     FROM images i JOIN libraries l ON l.id = i.library_id
@@ -471,8 +471,7 @@ class Catalog:
         """Uploads never activated, pending for longer than their library's
         `pending_ttl` (0: kept forever). A deactivated image is kept: it was published."""
         rows = await self.pool.fetch(
-            _IMAGE_SELECT.replace("AS library,", "AS library, l.created_at AS library_created_at,")
-            + " WHERE i.status = 'pending' AND i.activated_at IS NULL"
+            _IMAGE_SELECT + " WHERE i.status = 'pending' AND i.activated_at IS NULL"
             " AND i.pending_since < now() -"
             " make_interval(secs => coalesce((l.settings->>'pending_ttl')::bigint, $1))"
             " AND coalesce((l.settings->>'pending_ttl')::bigint, $1) > 0"

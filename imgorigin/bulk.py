@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TextIO, TypeVar
 
 import aiohttp
-from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from admin_api.service import Admin
@@ -36,7 +35,7 @@ from origin.errors import BadRequest, HTTPError, PayloadTooLarge
 from origin.negotiate import negotiate
 from origin.spec import OutputFormat
 from storage import StorageSettings
-from storage.s3 import call_deadline, client_config
+from storage.s3 import S3Store
 
 T = TypeVar("T")
 
@@ -191,12 +190,8 @@ async def s3_files(
         settings.validate()
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    bucket, prefix = settings.s3_location()
-    deadline = call_deadline(settings)
-    creating = get_session().create_client(
-        "s3", endpoint_url=endpoint_url or None, config=client_config(settings)
-    )
-    async with creating as client:
+    async with S3Store.open(settings) as store:
+        client, bucket, prefix, deadline = store.client, store.bucket, store.prefix, store.deadline
 
         def reader(key: str, size: int) -> Callable[[int], Awaitable[bytes]]:
             async def read(limit: int) -> bytes:
@@ -281,7 +276,8 @@ class Importer:
                 return
             landed = self._landing[sha256] = asyncio.get_running_loop().create_future()
             try:
-                await self.admin.store_upload(self.library, rules, Upload(data, form))
+                upload = Upload(data, form)
+                await self.admin.store_upload(self.library, rules, upload, sha256=sha256)
                 self._imported.add(sha256)
             finally:
                 landed.set_result(None)
@@ -316,9 +312,8 @@ async def import_files(
     tags: tuple[str, ...] = (),
     activate: bool | None = None,
     concurrency: int = CONCURRENCY,
-    stream: TextIO | None = None,
 ) -> Tally:
-    progress = Progress("import", len(files), stream)
+    progress = Progress("import", len(files))
     folder = prefix.strip("/")
     importer = Importer(
         services.admin, library, folder + "/" if folder else "", tags, activate, progress
@@ -343,7 +338,6 @@ async def warm(
     *,
     accept: str | None = None,
     concurrency: int = CONCURRENCY,
-    stream: TextIO | None = None,
 ) -> Tally:
     """Render, as a request for `?{query}` would, every active image's variant, and
     store it where that request will find it. With `auto=format` the variant depends
@@ -352,8 +346,7 @@ async def warm(
     The query is read as the library's URLs are: under its rules, and as a signed URL
     (spared the limits for unsigned ones) when the library serves signed URLs only.
     """
-    policy = await services.catalog.url_policy(library.name)
-    rules = policy.settings if policy is not None else dialect.DEFAULT_RULES
+    rules = await services.catalog.library_settings(library)
     try:
         spec = dialect.read(query, rules, signed=rules.require_signed).spec
     except BadRequest as exc:
@@ -362,7 +355,7 @@ async def warm(
     origin = create_origin(services)
     tally = Tally()
     usage = await services.catalog.usage(library)
-    progress = Progress("warm", usage["active"], stream)
+    progress = Progress("warm", usage["active"])
 
     async def work(image: Image) -> None:
         formats: dict[OutputFormat, None] = {}

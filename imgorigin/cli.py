@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from admin_api.keys import MAX_LIFETIME
-from admin_api.libraries import patched
+from admin_api.libraries import library_json, patched
 from admin_api.purge import purge_library
 from admin_api.uploads import field_tags
 from catalog import UNAVAILABLE as CATALOG_UNAVAILABLE
@@ -349,15 +349,7 @@ async def manage_libraries(settings: Settings, args: argparse.Namespace) -> None
             print(table(["name", "created", "active", "pending", "bytes"], rows))
         else:
             library = await existing_library(catalog, args.name)
-            rules = await catalog.library_settings(library)
-            keys = await catalog.signing_keys(library)
-            shown = {
-                "name": library.name,
-                "created_at": library.created_at.isoformat(),
-                "settings": rules.to_json(),
-                "signing_keys": [{"id": k.id, "scheme": k.scheme.value} for k in keys],
-                "usage": await catalog.usage(library),
-            }
+            shown = await library_json(catalog, library) | {"usage": await catalog.usage(library)}
             print(json.dumps(shown, indent=2))
 
 
