@@ -135,7 +135,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             events=webhooks,
             settings=settings.admin,
             public_url=settings.public_url,
-            max_source_pixels=settings.origin.max_source_pixels,
+            source_limits=settings.origin.source_limits,
             counters=counters,
         )
         yield Services(

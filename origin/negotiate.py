@@ -12,6 +12,8 @@ _SOURCE_DEFAULT = {
     "avif": OutputFormat.AVIF,
     "gif": OutputFormat.GIF,
     "tiff": OutputFormat.PNG,  # browsers do not show TIFF; PNG keeps it lossless
+    "heic": OutputFormat.JPG,  # only Safari shows HEIC
+    "svg": OutputFormat.PNG,  # drawn: lines and flat colours, perhaps transparent
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from origin.pipeline.header import MAX_ANIMATION_PIXELS, MAX_FRAMES, SourceLimits
 from origin.pipeline.render import RenderLimits
 
 
@@ -32,7 +33,27 @@ class OriginSettings:
         metadata={
             "env": "IMGORIGIN_MAX_SOURCE_PIXELS",
             "min": 1,
-            "help": "Largest original accepted (width x height); larger uploads answer 422.",
+            "help": "Largest original accepted (width x height; of each frame of an "
+            "animation); larger uploads answer 422.",
+        },
+    )
+    max_animation_frames: int = field(
+        default=MAX_FRAMES,
+        metadata={
+            "env": "IMGORIGIN_MAX_ANIMATION_FRAMES",
+            "min": 1,
+            "help": "Most frames an animated GIF or WebP may have; longer uploads answer 422 "
+            "`too_many_frames`.",
+        },
+    )
+    max_animation_pixels: int = field(
+        default=MAX_ANIMATION_PIXELS,
+        metadata={
+            "env": "IMGORIGIN_MAX_ANIMATION_PIXELS",
+            "min": 1,
+            "help": "Most pixels an animation may have in all its frames together (width x "
+            "height x frames); larger uploads answer 422 `animation_too_large`. Originals "
+            "stored before a limit was lowered render their first frame.",
         },
     )
     max_output_pixels: int = field(
@@ -110,8 +131,14 @@ class OriginSettings:
         return f"public, max-age={self.error_max_age}" if self.error_max_age else "no-store"
 
     @property
+    def source_limits(self) -> SourceLimits:
+        return SourceLimits(
+            self.max_source_pixels, self.max_animation_frames, self.max_animation_pixels
+        )
+
+    @property
     def render_limits(self) -> RenderLimits:
-        return RenderLimits(self.max_source_pixels, self.max_output_pixels, self.render_timeout)
+        return RenderLimits(self.source_limits, self.max_output_pixels, self.render_timeout)
 
     @property
     def workers(self) -> int:

@@ -84,6 +84,12 @@ class OutputFormat(StrEnum):
         return self.is_picture and self not in (OutputFormat.JPG, OutputFormat.PJPG)
 
     @property
+    def animates(self) -> bool:
+        """Keeps an animation's frames. libvips writes AVIF frames as separate
+        pictures, not a sequence, so AVIF shows the first frame."""
+        return self in (OutputFormat.GIF, OutputFormat.WEBP)
+
+    @property
     def lossy(self) -> bool:
         return self in _LOSSY
 
@@ -233,7 +239,11 @@ class TransformSpec:
             return TransformSpec(format=fmt)
         if fmt is OutputFormat.PNG and self.auto_compress:
             fmt = OutputFormat.PNG8  # what compress means for PNG, as at imgix
-        lossless = self.lossless and fmt.can_be_lossless
+        # WebP at quality 100 is lossless, as at imgix: lossy WebP cannot keep every
+        # pixel however high its quality, and lossless is what 100 asks for.
+        lossless = (self.lossless or (fmt is OutputFormat.WEBP and self.quality == 100)) and (
+            fmt.can_be_lossless
+        )
         quality = self.quality if fmt.lossy and not lossless else DEFAULT_QUALITY
         return replace(
             self,

@@ -171,7 +171,7 @@ async def admin_with(services: Services, aiohttp_client, **sections: dict) -> Te
     admin = dataclasses.replace(
         services.admin,
         settings=settings.admin,
-        max_source_pixels=settings.origin.max_source_pixels,
+        source_limits=settings.origin.source_limits,
     )
     changed = dataclasses.replace(services, settings=settings, admin=admin)
     return await aiohttp_client(build_apps(changed)[1])

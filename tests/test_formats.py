@@ -27,14 +27,27 @@ def test_sniff_real_files(suffix: str, expected: str) -> None:
     [
         b"",
         b"hello world",
-        b"<svg xmlns='http://www.w3.org/2000/svg'/>",
-        b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",  # HEIC is not AVIF
+        b"<html><body>no picture here</body></html>",
+        b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00isommp42",  # a video, not HEIF
         b"\x00\x00\x00\xffftypavif",  # box size beyond the data
         b"RIFF\x00\x00\x00\x00WAVE",
     ],
 )
 def test_sniff_rejects(data: bytes) -> None:
     assert sniff(data) is None
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "heic"),
+        (b"\x00\x00\x00\x18ftypmif1\x00\x00\x00\x00mif1heix", "heic"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "svg"),
+        (b"\xef\xbb\xbf<?xml version='1.0'?>\n<!-- drawn -->\n<svg/>", "svg"),
+    ],
+)
+def test_sniff_heic_and_svg(data: bytes, expected: str) -> None:
+    assert sniff(data + b"\x00" * 8 if expected == "heic" else data) == expected
 
 
 def test_heic_brand_list_with_avif_compatible_brand_is_avif() -> None:
@@ -46,7 +59,7 @@ def test_allowlisted_loaders_only() -> None:
     from origin.pipeline import vips
 
     vips.configure()
-    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'
+    # libvips could read PPM from memory; the loader is blocked.
     with pytest.raises(pyvips.Error):
-        pyvips.Image.new_from_buffer(svg, "")
+        pyvips.Image.new_from_buffer(b"P6\n2 2\n255\n" + b"\x00" * 12, "")
     assert pyvips.Image.new_from_buffer(photo(8, 8).write_to_buffer(".png"), "").width == 8

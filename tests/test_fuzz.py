@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from origin import dialect
 from origin.errors import BadRequest, HTTPError
 from origin.pipeline import vips
+from origin.pipeline.header import SourceLimits
 from origin.pipeline.probe import probe
 from origin.pipeline.render import RenderLimits, render
 from origin.spec import OutputFormat, TransformSpec
@@ -58,7 +59,7 @@ SOURCES = {
     "tiff": images.photo(96, 64).tiffsave_buffer(),
     "avif": images.photo(96, 64).heifsave_buffer(compression="av1"),
 }
-LIMITS = RenderLimits(max_source_pixels=50_000_000, max_output_pixels=10_000_000, timeout=10)
+LIMITS = RenderLimits(SourceLimits(50_000_000), max_output_pixels=10_000_000, timeout=10)
 
 
 @st.composite
@@ -81,7 +82,7 @@ def _vips() -> None:
 @given(damaged(), st.sampled_from(OutputFormat))
 def test_damaged_images_are_accepted_or_refused_with_a_4xx(data: bytes, fmt: OutputFormat) -> None:
     try:
-        probe(data, LIMITS.max_source_pixels)
+        probe(data, LIMITS.source)
     except HTTPError as exc:
         assert 400 <= exc.status < 500, (exc.status, exc.code)
         return

@@ -10,6 +10,7 @@ import pyvips
 from aiohttp.test_utils import TestClient
 
 from origin.errors import BadRequest, HTTPError
+from origin.pipeline.header import SourceLimits
 from origin.pipeline.probe import probe
 from origin.pipeline.render import RenderLimits, render
 from origin.spec import Fit, OutputFormat, TransformSpec
@@ -117,7 +118,7 @@ async def test_no_parameters_reencodes_in_the_source_format(
         assert (rendered.width, rendered.height) == (120, 80)
 
 
-LIMITS = RenderLimits(max_source_pixels=10**8, max_output_pixels=10**8, timeout=20)
+LIMITS = RenderLimits(SourceLimits(10**8), max_output_pixels=10**8, timeout=20)
 
 
 PICTURES = [f for f in OutputFormat if f.is_picture]
@@ -127,7 +128,7 @@ def test_sixteen_bit_and_grey_sources_render() -> None:
     sixteen = (images.photo(64, 48).cast("ushort") * 256).copy(interpretation="rgb16")
     grey = images.photo(64, 48).colourspace("b-w")
     for source in (sixteen.pngsave_buffer(), grey.jpegsave_buffer()):
-        probe(source, 10**8)
+        probe(source, SourceLimits(10**8))
         for fmt in PICTURES:
             data = render(source, TransformSpec(width=32, format=fmt), LIMITS)
             out = images.encoded(data)
@@ -160,5 +161,5 @@ def test_output_pixel_budgets(spec: TransformSpec, limit: int) -> None:
 def test_probe_refuses_what_no_render_could_use() -> None:
     nine_bands = pyvips.Image.black(32, 32, bands=9).cast("uchar").tiffsave_buffer()
     with pytest.raises(HTTPError) as caught:
-        probe(nine_bands, 10**8)
+        probe(nine_bands, SourceLimits(10**8))
     assert (caught.value.status, caught.value.code) == (422, "undecodable_image")

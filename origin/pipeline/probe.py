@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pyvips
 
-from origin.errors import Unprocessable, UnsupportedMediaType
-from origin.pipeline.formats import sniff
-from origin.pipeline.header import read_header
+from origin.errors import Unprocessable
+from origin.pipeline.header import SourceLimits, read_header
+from origin.pipeline.source import open_source
 from origin.pipeline.steps import flatten, to_srgb
 from origin.pipeline.vips import VIPS_ERRORS, reason
 
@@ -19,11 +19,11 @@ class Probe:
     width: int
     height: int
     has_alpha: bool
-    pages: int
+    frames: int  # of an animation; 1 for a still picture
     colour: str  # "#rrggbb": the average colour in sRGB, alpha laid on white
 
 
-def probe(data: bytes, max_pixels: int) -> Probe:
+def probe(data: bytes, limits: SourceLimits) -> Probe:
     """Identify and fully decode (at a small scale) an upload; typed errors otherwise.
 
     The small decode goes through the colour steps every render takes, so truncated,
@@ -31,15 +31,11 @@ def probe(data: bytes, max_pixels: int) -> Probe:
     at the first render; with shrink-on-load it costs little even for large JPEGs.
     Its per-band average is the picture's average colour (a placeholder's background).
     """
-    fmt = sniff(data)
-    if fmt is None:
-        raise UnsupportedMediaType(
-            "not an image we accept: JPEG, PNG, WebP, GIF, AVIF or TIFF",
-            code="unsupported_image",
-        )
-    header = read_header(data, max_pixels)
+    source = open_source(data)
+    header = read_header(source, limits.max_pixels)
+    limits.check_animation(header)
     try:
-        small = pyvips.Image.thumbnail_buffer(data, 64, option_string="fail_on=truncated")
+        small = source.thumbnail(64, option_string="fail_on=truncated")
         # In memory (64 px: tiny), so each band's average reads it, not the file again.
         colour = average_colour(flatten(to_srgb(small)).copy_memory())
     except VIPS_ERRORS as exc:
@@ -47,7 +43,7 @@ def probe(data: bytes, max_pixels: int) -> Probe:
             f"the image is damaged: {reason(exc)}",
             code="undecodable_image",
         ) from None
-    return Probe(fmt, header.width, header.height, header.has_alpha, header.pages, colour)
+    return Probe(source.format, header.width, header.height, header.has_alpha, header.frames, colour)
 
 
 def average_colour(image: pyvips.Image) -> str:

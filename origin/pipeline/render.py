@@ -13,9 +13,10 @@ import pyvips
 from origin.errors import Unavailable, Unprocessable
 from origin.pipeline.describe import describe_as
 from origin.pipeline.encode import encode
-from origin.pipeline.header import Header, read_header
+from origin.pipeline.header import Header, SourceLimits, read_header
 from origin.pipeline.plan import Box, plan, source_region
-from origin.pipeline.steps import load, steps_for, to_srgb
+from origin.pipeline.source import Source, open_source
+from origin.pipeline.steps import animation, load, run, steps_for, to_srgb
 from origin.pipeline.vips import VIPS_ERRORS, reason
 from origin.spec import ColourSpace, OutputFormat, TransformSpec
 
@@ -26,8 +27,8 @@ GIF_MAX_PIXELS = 4_000_000
 
 @dataclass(frozen=True, slots=True)
 class RenderLimits:
-    max_source_pixels: int
-    max_output_pixels: int
+    source: SourceLimits
+    max_output_pixels: int  # of a picture, or of each frame of an animation
     timeout: float  # seconds of pixel work; the encoders' own last pass is not included
 
     def output_pixels(self, fmt: OutputFormat) -> int:
@@ -52,13 +53,12 @@ MIN_TRIM_SAMPLE = 3
 TRIM_THRESHOLD = 10  # how far from the border colour a pixel may be and still be border
 
 
-def trimmed(original: bytes, header: Header, region: Box) -> Box:
+def trimmed(source: Source, header: Header, region: Box) -> Box:
     """The part of `region` left when borders of one colour are cut off (imgix's
     trim=auto), found on a small copy and scaled back to source pixels."""
     x, y, w, h = region
     scale = min(1.0, TRIM_SAMPLE / max(header.width, header.height))
-    sample = pyvips.Image.thumbnail_buffer(
-        original,
+    sample = source.thumbnail(
         max(1, round(header.width * scale)),
         height=max(1, round(header.height * scale)),
         size="force",
@@ -89,28 +89,31 @@ def render(original: bytes, spec: TransformSpec, limits: RenderLimits) -> bytes:
     """Render `spec` (its format fixed) from the original's bytes."""
     assert spec.format is not None, "render takes a concrete spec"
     if not spec.format.is_picture:
-        return describe_as(original, spec.format, limits.max_source_pixels)
-    header = read_header(original, limits.max_source_pixels)
+        return describe_as(original, spec.format, limits.source)
+    source = open_source(original)
+    header = read_header(source, limits.source.max_pixels)
     deadline = time.monotonic() + limits.timeout
     # Keep the source's colours and profile only when asked to, and never CMYK ones.
     keep_colours = spec.colour_space is ColourSpace.ORIGIN and not header.cmyk
+    frames = header.frames if spec.format.animates and limits.source.animates(header) else 1
     try:
         region = source_region(spec.rect, header.width, header.height)
         if spec.trim:
-            region = trimmed(original, header, region)
+            region = trimmed(source, header, region)
         geometry = plan(
             spec, (header.width, header.height), region, limits.output_pixels(spec.format)
         )
         # Lazy until encode: the steps only describe the pipeline, encode pulls pixels.
-        loaded = load(original, geometry, to_srgb=header.has_profile and not keep_colours)
+        loaded = load(
+            source, geometry, to_srgb=header.has_profile and not keep_colours, frames=frames
+        )
         # Not every step is lazy: in_memory computes its input while the steps are
         # made. Images made from `loaded` report their progress to it, so the deadline
         # is on it too, and it must stay referenced until encode is done: libvips calls
         # back through it.
         _kill_after(loaded, deadline)
-        image = loaded
-        for step in steps_for(geometry, spec, spec.format):
-            image = step(image)
+        steps = steps_for(geometry, spec, spec.format)
+        image = run(loaded, steps) if frames == 1 else animation(loaded, frames, steps)
         _kill_after(image, deadline)
         return encode(
             image, spec, keep_profile=keep_colours or spec.colour_space is ColourSpace.SRGB

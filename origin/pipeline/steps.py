@@ -13,7 +13,8 @@ from functools import partial
 
 import pyvips
 
-from origin.pipeline.plan import Plan
+from origin.pipeline.plan import Box, Plan
+from origin.pipeline.source import Source
 from origin.spec import Colour, Fill, Flip, OutputFormat, TransformSpec
 
 Step = Callable[[pyvips.Image], pyvips.Image]
@@ -22,20 +23,28 @@ WHITE = Colour(255, 255, 255)
 FILL_BLUR_SIGMA = 0.05  # of the canvas' longer side: a backdrop, not a picture
 
 
-def load(original: bytes, plan: Plan, *, to_srgb: bool) -> pyvips.Image:
-    """Decode at the planned size. thumbnail_buffer uses shrink-on-load (JPEG, WebP
-    and HEIF decode at a fraction of their size), reads sequentially and applies the
-    EXIF orientation; with `to_srgb` it also converts from an embedded ICC profile
-    (libvips leaves, say, Display P3 pixels as they are otherwise)."""
-    options = {"export_profile": "srgb"} if to_srgb else {}
+def load(source: Source, plan: Plan, *, to_srgb: bool, frames: int = 1) -> pyvips.Image:
+    """Decode at the planned size. thumbnail uses shrink-on-load (JPEG, WebP and
+    AVIF decode at a fraction of their size, SVG is drawn at it), reads sequentially
+    and applies the EXIF orientation; with `to_srgb` it also converts from an embedded
+    ICC profile (libvips leaves, say, Display P3 pixels as they are otherwise).
+
+    With `frames` > 1, the frames of an animation one under the other, each of the
+    planned size (`page-height`). The planned region is cut out by the steps."""
+    options: dict[str, object] = {"export_profile": "srgb"} if to_srgb else {}
+    if frames > 1:
+        options["option_string"] = f"n={frames}"
     width, height = plan.load
-    image = pyvips.Image.thumbnail_buffer(original, width, height=height, size="force", **options)
-    if plan.region is not None:
-        image = image.extract_area(*plan.region)
-    if plan.resize is not None:
-        width, height = plan.resize
-        image = premultiplied(image, lambda i: i.resize(width / i.width, vscale=height / i.height))
-    return image
+    return source.thumbnail(width, height=height, size="force", **options)
+
+
+def cut(image: pyvips.Image, box: Box) -> pyvips.Image:
+    return image.extract_area(*box)
+
+
+def enlarge(image: pyvips.Image, size: tuple[int, int]) -> pyvips.Image:
+    width, height = size
+    return premultiplied(image, lambda i: i.resize(width / i.width, vscale=height / i.height))
 
 
 def premultiplied(image: pyvips.Image, operation: Step) -> pyvips.Image:
@@ -214,8 +223,52 @@ def _reads_out_of_order(plan: Plan, spec: TransformSpec) -> bool:
     )
 
 
+def run(image: pyvips.Image, steps: tuple[Step, ...]) -> pyvips.Image:
+    for step in steps:
+        image = step(image)
+    return image
+
+
+def animation(roll: pyvips.Image, frames: int, steps: tuple[Step, ...]) -> pyvips.Image:
+    """Each frame of an animation (frames one under the other, as libvips loads
+    them) through `steps`, joined back one under the other with the new frame height.
+    The loader's delays and loop count ride along on the first frame's metadata."""
+    height = roll.height // frames
+    pictures = [roll.crop(0, i * height, roll.width, height) for i in range(frames)]
+    steps = _pinned(steps, pictures[0])
+    done = [run(picture, steps) for picture in pictures]
+    joined = pyvips.Image.arrayjoin(done, across=1)
+    joined.set_type(pyvips.GValue.gint_type, "page-height", done[0].height)
+    return joined
+
+
+def _pinned(steps: tuple[Step, ...], frame: pyvips.Image) -> tuple[Step, ...]:
+    """`steps` with a smart crop made a plain cut at one place for every frame, lest
+    the picture jump about from frame to frame: the place libvips' attention chooses
+    on the first frame (entropy gives no place back, so animations use attention)."""
+    pinned: list[Step] = []
+    for step in steps:
+        if isinstance(step, partial) and step.func is smart_crop:
+            width, height = step.keywords["size"]
+            _, found = frame.smartcrop(
+                width, height, interesting="attention", attention_x=True, attention_y=True
+            )
+            left = min(max(0, found["attention_x"] - width // 2), frame.width - width)
+            top = min(max(0, found["attention_y"] - height // 2), frame.height - height)
+            step = partial(cut, box=(left, top, width, height))
+        frame = step(frame)
+        pinned.append(step)
+    return tuple(pinned)
+
+
 def steps_for(plan: Plan, spec: TransformSpec, fmt: OutputFormat) -> tuple[Step, ...]:
-    steps: list[Step] = [to_srgb]
+    """The steps from a loaded picture (one frame of an animation) to the output."""
+    steps: list[Step] = []
+    if plan.region is not None:
+        steps.append(partial(cut, box=plan.region))
+    if plan.resize is not None:
+        steps.append(partial(enlarge, size=plan.resize))
+    steps.append(to_srgb)
     if _reads_out_of_order(plan, spec):
         steps.append(in_memory)
     if plan.smart is not None:
