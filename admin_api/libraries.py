@@ -21,7 +21,7 @@ from catalog import (
 )
 from origin import dialect
 from origin.errors import BadRequest, Conflict
-from origin.pipeline.formats import LOADERS
+from origin.pipeline.formats import SOURCE_FORMATS
 
 MAX_SETTINGS_BYTES = 64 * 1024
 
@@ -49,11 +49,11 @@ def patched(current: LibrarySettings, changes: dict[str, Any]) -> LibrarySetting
         dialect.check_preset(name, query)
         if not _storable(query):
             raise BadRequest(f"preset {name!r}: NUL or a lone surrogate", code="invalid_preset")
-    unknown = set(settings.allowed_formats) - set(LOADERS)
+    unknown = set(settings.allowed_formats) - set(SOURCE_FORMATS)
     if unknown:
         raise BadRequest(
             f"allowed_formats: {', '.join(sorted(unknown))} unknown; "
-            f"formats are {', '.join(LOADERS)}",
+            f"formats are {', '.join(SOURCE_FORMATS)}",
             code="invalid_settings",
         )
     return settings

@@ -21,7 +21,8 @@ from admin_api.purge import MAX_PURGE_ITEMS
 from admin_api.uploads import MAX_ALT, MAX_TAGS
 from admin_api.webhooks import EVENTS, MAX_URL, MAX_WEBHOOKS
 from catalog.naming import RESERVED_LIBRARIES
-from origin.pipeline.formats import LOADERS
+from origin.pipeline.analysis import COLOUR_SPACES, MAX_TEXT
+from origin.pipeline.formats import SOURCE_FORMATS
 
 Schema = dict[str, Any]
 
@@ -73,7 +74,7 @@ _ALT = {
     "maxLength": MAX_ALT,
     "description": f"Alt text: at most {MAX_ALT} characters, no control characters.",
 }
-_FORMAT = {"type": "string", "enum": list(LOADERS)}
+_FORMAT = {"type": "string", "enum": list(SOURCE_FORMATS)}
 _ROLE = {"type": "string", "enum": ["read", "write", "admin"]}
 _EVENT = {"type": "string", "enum": list(EVENTS)}
 _BINARY = {"type": "string", "contentMediaType": "application/octet-stream"}
@@ -124,9 +125,64 @@ SETTINGS_FIELDS: dict[str, Schema] = {
         "type": "boolean",
         "description": f"Only the image's creator ({USER_HEADER}) or an admin key changes it.",
     },
+    "keep_gps": {
+        "type": "boolean",
+        "description": "Uploads' `analysis` keeps where they were taken (EXIF GPS), "
+        "shown by this API only, never by the origin.",
+    },
 }
 
 _SETTINGS_PATCH = _object(SETTINGS_FIELDS, required=False)
+
+_NAME = _nullable({"type": "string", "minLength": 1, "maxLength": MAX_TEXT})
+_ANALYSIS_FIELDS: dict[str, Schema] = {
+    "width": {"type": "integer", "minimum": 1},
+    "height": {"type": "integer", "minimum": 1},
+    "format": _FORMAT,
+    "bytes": {"type": "integer", "minimum": 1},
+    "has_alpha": {"type": "boolean"},
+    "frames": {"type": "integer", "minimum": 1},
+    "colour_space": {
+        "type": "string",
+        "enum": list(COLOUR_SPACES),
+        "description": "Untagged RGB counts as `srgb`; `rgb` is a profile not named here.",
+    },
+    "icc_profile": {**_NAME, "description": "The embedded ICC profile's description."},
+    "camera": {**_NAME, "description": "EXIF make and model."},
+    "lens": {**_NAME, "description": "EXIF lens model."},
+    "taken_at": {
+        **_nullable(
+            {
+                "type": "string",
+                "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{3})?([+-]\d{2}:\d{2})?$",
+            }
+        ),
+        "description": "EXIF DateTimeOriginal, ISO 8601: the camera's local time, with its "
+        "offset when it recorded one.",
+    },
+    "orientation": {
+        **_nullable({"type": "integer", "minimum": 1, "maximum": 8}),
+        "description": "The EXIF orientation; `width` and `height` are as displayed.",
+    },
+    "blurhash": {"type": "string"},
+    "dominant_color": {"type": "string", "pattern": "^#[0-9a-f]{6}$"},
+    "lqip": {
+        "type": "string",
+        "pattern": "^data:image/webp;base64,",
+        "description": "A tiny WebP (32 pixels on its longer side) as a data URI.",
+    },
+    "gps": {
+        **_object(
+            {
+                "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+                "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+                "altitude": _nullable({"type": "number"}),
+            }
+        ),
+        "description": "Where it was taken (metres above sea level): only in libraries "
+        "with `keep_gps` at upload, and only when the file says.",
+    },
+}
 
 _API_KEY_FIELDS: dict[str, Schema] = {
     "id": {"type": "integer"},
@@ -179,6 +235,11 @@ SCHEMAS: dict[str, Schema] = {
                 "description": "The average colour (`#rrggbb`), for a placeholder; null: "
                 "not measured (images uploaded before it was).",
             },
+            "analysis": {
+                **_nullable(_ref("Analysis")),
+                "description": "What the original is, found at upload: `fm=json`'s answer, "
+                "with `gps` where kept; null: uploaded before analyses were kept.",
+            },
             "alt": _nullable({"type": "string"}),
             "tags": {"type": "array", "items": {"type": "string"}},
             "created_by": _nullable({"type": "string"}),
@@ -196,6 +257,9 @@ SCHEMAS: dict[str, Schema] = {
         ),
         "description": "One page; `next` is the `cursor` of the following page (null: last).",
     },
+    "Analysis": _object(
+        _ANALYSIS_FIELDS, required=[name for name in _ANALYSIS_FIELDS if name != "gps"]
+    ),
     "LibrarySettings": _object(SETTINGS_FIELDS),
     "SettingsPatch": {
         **_SETTINGS_PATCH,

@@ -47,6 +47,8 @@ from origin.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
+from origin.pipeline.describe import Description, describe
+from origin.pipeline.header import SourceLimits
 from origin.pipeline.pool import RenderPool
 from origin.pipeline.probe import Probe, probe
 from storage import BlobStore, original_key
@@ -94,7 +96,7 @@ class Admin:
     events: Events
     settings: AdminSettings
     public_url: str
-    max_source_pixels: int
+    source_limits: SourceLimits
     counters: ServeCounters | None = None  # this process's unflushed renders and hits
 
     def url(self, image: Image) -> str:
@@ -113,6 +115,8 @@ class Admin:
             "bytes": image.bytes,
             "sha256": image.sha256,
             "colour": image.colour,
+            # As found at upload: `gps` only where the library had keep_gps on then.
+            "analysis": None if image.analysis is None else dict(image.analysis),
             "alt": image.alt,
             "tags": list(image.tags),
             "created_by": image.created_by,
@@ -134,8 +138,8 @@ class Admin:
         if len(upload.data) > limit:
             raise PayloadTooLarge(f"the file is larger than {limit} bytes", code="upload_too_large")
         # In the render pool: decoding, and hashing tens of megabytes, stay off the loop.
-        found, digest = await self.pool.submit(
-            _probe_and_hash, upload.data, self.max_source_pixels, sha256
+        found, description, digest = await self.pool.submit(
+            _analyse_and_hash, upload.data, self.source_limits, sha256, rules.keep_gps
         )
         if rules.allowed_formats and found.format not in rules.allowed_formats:
             raise UnsupportedMediaType(
@@ -150,6 +154,7 @@ class Admin:
             len(upload.data),
             found.colour,
             found.has_alpha,
+            description.to_record(),
         )
 
     async def store_upload(
@@ -436,8 +441,14 @@ class _Changed(Exception):
     """The image was deleted or given another original while this change was made."""
 
 
-def _probe_and_hash(data: bytes, max_pixels: int, sha256: str | None) -> tuple[Probe, str]:
-    return probe(data, max_pixels), sha256 or hashlib.sha256(data).hexdigest()
+def _analyse_and_hash(
+    data: bytes, limits: SourceLimits, sha256: str | None, gps: bool
+) -> tuple[Probe, Description, str]:
+    """What the upload is (refused if it is no image we take) and its hash. With `gps`,
+    its analysis keeps where it was taken."""
+    found = probe(data, limits)
+    description = describe(data, limits, gps=gps, probed=found)
+    return found, description, sha256 or hashlib.sha256(data).hexdigest()
 
 
 async def sweep_forever(admin: Admin, interval: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -95,6 +96,7 @@ class LibrarySettings:
     allowed_formats: tuple[str, ...] = ()  # source formats taken; empty: every one we read
     max_upload_bytes: int | None = None  # below the server's IMGORIGIN_MAX_UPLOAD_BYTES
     creator_only: bool = False  # only an image's creator (X-User-Id) or an admin key edits it
+    keep_gps: bool = False  # uploads' analysis keeps where they were taken (admin API only)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LibrarySettings:
@@ -149,6 +151,7 @@ class LibrarySettings:
             "allowed_formats": list(self.allowed_formats),
             "max_upload_bytes": self.max_upload_bytes,
             "creator_only": self.creator_only,
+            "keep_gps": self.keep_gps,
         }
 
 
@@ -158,6 +161,7 @@ _FLAGS = (
     "ignore_unknown_parameters",
     "auto_activate",
     "creator_only",
+    "keep_gps",
 )
 _PRESET_NAME = re.compile(r"[a-z0-9_-]{1,32}")
 _FORMAT_NAME = re.compile(r"[a-z0-9]{2,8}")
@@ -218,14 +222,30 @@ class Content:
     bytes: int
     colour: str | None = None  # "#rrggbb", the average colour; None: not measured
     has_alpha: bool | None = None  # None: not measured
+    # What origin.pipeline.describe found at upload (JSON); None: not analysed.
+    analysis: Mapping[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Content:
         """From a row of `images` or `image_versions`, which both hold every field."""
-        return cls(**{name: row[name] for name in CONTENT_COLUMNS})
+        return cls(**{name: _column(row, name) for name in CONTENT_COLUMNS})
+
+    def column_values(self) -> list[Any]:
+        """The CONTENT_COLUMNS' values as asyncpg takes them (JSON as text)."""
+        values = [getattr(self, name) for name in CONTENT_COLUMNS]
+        values[CONTENT_COLUMNS.index("analysis")] = (
+            None if self.analysis is None else json.dumps(self.analysis, separators=(",", ":"))
+        )
+        return values
 
 
 CONTENT_COLUMNS = tuple(f.name for f in fields(Content))
+
+
+def _column(row: Any, name: str) -> Any:
+    """A column's value; asyncpg gives jsonb as text."""
+    value = row[name]
+    return json.loads(value) if name == "analysis" and value is not None else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,6 +299,7 @@ class Image:
     created_by: str | None = None
     colour: str | None = None  # "#rrggbb", the average colour; None: not measured
     has_alpha: bool | None = None  # None: not measured
+    analysis: Mapping[str, Any] | None = None  # None: uploaded before analyses were kept
 
     @property
     def content(self) -> Content:
@@ -305,4 +326,5 @@ class Image:
             created_by=row["created_by"],
             colour=row["colour"],
             has_alpha=row["has_alpha"],
+            analysis=_column(row, "analysis"),
         )

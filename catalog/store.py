@@ -776,7 +776,7 @@ def _placeholders(first: int, count: int) -> str:
 
 
 def _values(content: Content) -> list[Any]:
-    return [getattr(content, name) for name in CONTENT_COLUMNS]
+    return content.column_values()
 
 
 def _version(row: Any) -> ImageVersion:

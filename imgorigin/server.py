@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from aiohttp import web
+from aiohttp.log import access_logger as access_log
 
 from admin_api.service import sweep_forever
 from catalog import Catalog, Role
@@ -57,9 +58,15 @@ def grace(settings: Settings) -> float:
 async def listen(services: Services, *, reuse_port: bool) -> tuple[list[web.AppRunner], list[str]]:
     """Start both apps; return their runners and the URLs they answer on."""
     server = services.settings.server
+    origin, admin = build_apps(services)
+    # The admin API always logs its (few) requests; the origin's hits only on demand.
     runners = [
-        web.AppRunner(app, shutdown_timeout=grace(services.settings))
-        for app in build_apps(services)
+        web.AppRunner(
+            app,
+            shutdown_timeout=grace(services.settings),
+            access_log=access_log if logged else None,
+        )
+        for app, logged in ((origin, server.access_log), (admin, True))
     ]
     urls = []
     for runner, port in zip(runners, (server.origin_port, server.admin_port), strict=True):

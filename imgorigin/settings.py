@@ -66,6 +66,15 @@ class ServerSettings:
         default="INFO",
         metadata={"env": "IMGORIGIN_LOG_LEVEL", "help": "DEBUG, INFO, WARNING or ERROR."},
     )
+    access_log: bool = field(
+        default=False,
+        metadata={
+            "env": "IMGORIGIN_ACCESS_LOG",
+            "help": "Log every request to stderr (aiohttp's access log). Off by default: "
+            "it costs a tenth of a stored hit's time, and nginx or the CDN in front "
+            "logs the same requests.",
+        },
+    )
 
     def validate(self) -> None:
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

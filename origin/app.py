@@ -258,6 +258,11 @@ async def send_stored(
         return response
     chunks = aiter(body)
     held = await anext(chunks, b"")  # a failure here is still an error response
+    if len(held) == response.content_length and await anext(chunks, None) is None:
+        # All of it in one read, as most variants are, and the store content with it
+        # (S3 checks the checksum at the end): one Response, whose headers and body
+        # leave in one write, not two (a tenth of a hit's time).
+        return web.Response(status=response.status, body=held, headers=response.headers)
     await response.prepare(request)
     try:
         async for chunk in chunks:

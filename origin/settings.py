@@ -62,7 +62,8 @@ class OriginSettings:
             "env": "IMGORIGIN_MAX_OUTPUT_PIXELS",
             "min": 1,
             "help": "Largest variant (width x height) a URL may ask for; larger answer 400. "
-            "GIF outputs are capped at 4 MP whatever this says.",
+            "GIF and PNG8 outputs (palette quantised) are capped at 4 MP, of each frame "
+            "of an animation, whatever this says.",
         },
     )
     render_timeout: float = field(

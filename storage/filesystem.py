@@ -61,15 +61,22 @@ class FilesystemStore:
         self.reads_inline = True
 
     def path_for(self, key: str) -> Path:
-        """Resolve `key` below the root; raise InvalidKey if it would leave it."""
-        check_key(key)
-        path = (self.root / key).resolve()
+        """`key` below the root, for reading; InvalidKey for a key that is not a plain
+        relative path. check_key refuses "..", "." and absolute keys, so the join
+        cannot leave the root lexically. Not resolved: that costs a syscall per
+        segment on every hit, and only a symlink an operator made could lead out."""
+        return self.root / check_key(key)
+
+    def _writable(self, key: str) -> Path:
+        """`key` below the root, resolved, for what writes or deletes: never through
+        a symlink out of the root."""
+        path = self.path_for(key).resolve()
         if os.path.commonpath([self.root, path]) != str(self.root):
             raise InvalidKey(f"blob key escapes the store: {key!r}")
         return path
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
-        await self._run(self._put, self.path_for(key), data)
+        await self._run(self._put, self._writable(key), data)
 
     async def get(self, key: str) -> Blob | None:
         return await self._run(self._get, key, self.path_for(key))
@@ -100,12 +107,12 @@ class FilesystemStore:
         return await self._run(self._head, key, self.path_for(key))
 
     async def delete(self, key: str) -> bool:
-        return await self._run(self._delete, self.path_for(key))
+        return await self._run(self._delete, self._writable(key))
 
     async def delete_prefix(self, prefix: str) -> int:
         if not prefix.endswith("/"):
             raise InvalidKey(f"a prefix names a folder and ends in '/': {prefix!r}")
-        return await self._run(self._delete_tree, self.path_for(prefix))
+        return await self._run(self._delete_tree, self._writable(prefix))
 
     async def usage(self, prefix: str) -> tuple[int, int]:
         if not prefix.endswith("/"):

@@ -243,11 +243,26 @@ async def test_bad_uploads(admin: TestClient, tenant: Tenant) -> None:
     cases = [
         (b"just some text", {"Content-Type": "image/png"}, {}, 415, "unsupported_image"),
         (
-            b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+            b"<html><body>not a picture</body></html>",
             {"Content-Type": "image/svg+xml"},
             {},
             415,
             "unsupported_image",
+        ),
+        (
+            b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+            {"Content-Type": "image/svg+xml"},
+            {},
+            415,
+            "unsafe_svg",
+        ),
+        # No size: librsvg cannot tell how large to draw it.
+        (
+            b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+            {"Content-Type": "image/svg+xml"},
+            {},
+            422,
+            "undecodable_image",
         ),
         (jpeg, {"Content-Type": "text/plain"}, {}, 415, "unsupported_media_type"),
         (b"", {"Content-Type": "image/jpeg"}, {}, 400, "empty_upload"),

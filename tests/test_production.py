@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient
 
 from imgorigin.app import Services, build_apps, open_services
 from imgorigin.settings import Settings
+from storage.base import CHUNK_SIZE
 from tests import images
 from tests.conftest import Tenant, error_of, new_tenant, upload
 from tests.redisserver import free_port
@@ -118,9 +119,12 @@ async def test_an_s3_outage_answers_503_and_still_304(serving: Open, tmp_path: P
             assert body["checks"]["store"].startswith("failed")
 
 
-async def test_a_stored_variant_failing_its_checksum_is_cut_short(
-    serving: Open, s3_endpoint: str, s3_storage_url: str
+@pytest.mark.parametrize("size", [5000, 3 * CHUNK_SIZE])
+async def test_a_stored_variant_failing_its_checksum_is_never_whole(
+    serving: Open, s3_endpoint: str, s3_storage_url: str, size: int
 ) -> None:
+    """A variant read in one chunk is checked before anything is sent (503); a larger
+    one is cut short at its end, the headers being out by then."""
     from aiohttp import ClientPayloadError
 
     from origin import dialect
@@ -139,13 +143,17 @@ async def test_a_stored_variant_failing_its_checksum_is_cut_short(
         await store.client.put_object(
             Bucket=store.bucket,
             Key=store.prefix + variant.key,
-            Body=b"x" * 5000,
+            Body=b"x" * size,
             ChecksumAlgorithm="SHA256",
             ChecksumSHA256=base64.b64encode(hashlib.sha256(b"y").digest()).decode(),
         )
         response = await origin.get(f"/{tenant.name}/d.jpg?w=100&fm=png")
-        assert response.status == 200 and response.headers["X-Cache"] == "HIT"
-        with pytest.raises(ClientPayloadError):
-            await response.read()  # cut short: never a whole-looking image
+        if size < CHUNK_SIZE:
+            assert response.status == 503
+            assert (await response.json())["error"]["code"] == "store_unavailable"
+        else:
+            assert response.status == 200 and response.headers["X-Cache"] == "HIT"
+            with pytest.raises(ClientPayloadError):
+                await response.read()  # cut short: never a whole-looking image
         healthy = await origin.get("/healthz")  # the next request is not out of step
         assert healthy.status == 200 and (await healthy.json())["status"] == "ok"

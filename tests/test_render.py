@@ -125,9 +125,11 @@ PICTURES = [f for f in OutputFormat if f.is_picture]
 
 
 def test_sixteen_bit_and_grey_sources_render() -> None:
-    sixteen = (images.photo(64, 48).cast("ushort") * 256).copy(interpretation="rgb16")
+    sixteen = (images.photo(64, 48).cast("ushort") * 256).cast("ushort")
     grey = images.photo(64, 48).colourspace("b-w")
-    for source in (sixteen.pngsave_buffer(), grey.jpegsave_buffer()):
+    sixteen_png = sixteen.copy(interpretation="rgb16").pngsave_buffer()
+    assert images.encoded(sixteen_png).format == "ushort"
+    for source in (sixteen_png, grey.jpegsave_buffer()):
         probe(source, SourceLimits(10**8))
         for fmt in PICTURES:
             data = render(source, TransformSpec(width=32, format=fmt), LIMITS)

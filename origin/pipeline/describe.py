@@ -1,29 +1,40 @@
-"""What an original is, for imgix's `fm=json` and `fm=blurhash`.
+"""What an original is: measured at upload for the catalog, and the body of imgix's
+`fm=json` and `fm=blurhash`.
 
 Blocking; runs in a worker thread. The upload probe says what the original is (and
-refuses what it would refuse at upload), then one 64-pixel thumbnail gives both the
-blurhash and the dominant colour. Rendered once per image version and stored, so the
-probe's own small decode costs little.
+refuses what it would refuse at upload), its header what its metadata says
+(`analysis`), then one 64-pixel thumbnail gives the blurhash, the dominant colour and
+the LQIP. Rendered once per image version and stored, so the probe's own small decode
+costs little.
 """
 
 from __future__ import annotations
 
+import base64
 import builtins
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import blurhash
 import pyvips
 from PIL import Image
 
 from origin.errors import Unprocessable
-from origin.pipeline.probe import probe
+from origin.pipeline.analysis import Location, read_colour_space, read_exif, read_location
+from origin.pipeline.header import SourceLimits
+from origin.pipeline.probe import Probe, probe
+from origin.pipeline.source import open_source
 from origin.pipeline.steps import flatten, to_srgb
 from origin.pipeline.vips import VIPS_ERRORS
 from origin.spec import OutputFormat
 
 THUMBNAIL_SIZE = 64  # at most 4096 pixels: plain Python over them takes a few ms
+# The LQIP: a WebP this many pixels on its longer side, about 150-250 bytes for a photo
+# (300-350 in base64): small enough to inline in every page that shows the image.
+LQIP_SIZE = 32
+LQIP_QUALITY = 50
 
 Pixel = tuple[int, int, int]
 
@@ -36,42 +47,91 @@ class Description:
     bytes: int  # of the original
     has_alpha: bool
     frames: int  # pages of an animated GIF or WebP, else 1
+    colour_space: str  # one of analysis.COLOUR_SPACES
+    icc_profile: str | None  # the embedded profile's description
+    camera: str | None  # from the EXIF data, as analysis.Exif says
+    lens: str | None
+    taken_at: str | None
+    orientation: int | None
     blurhash: str
     dominant_color: str  # "#rrggbb"
+    lqip: str  # "data:image/webp;base64,..."
+    # Only when asked for, for a library that keeps it; never public (`fm=json`).
+    gps: Location | None = None
+
+    def to_record(self) -> dict[str, Any]:
+        """Every field, `gps` only when it was read: what the catalog keeps."""
+        record = asdict(self)
+        if self.gps is None:
+            del record["gps"]
+        return record
 
     # `builtins.bytes`: in the class body, `bytes` is the field above.
     def to_json(self) -> builtins.bytes:
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+        """The body of `fm=json`: the origin is public, so never the location."""
+        public = asdict(self)
+        del public["gps"]
+        return json.dumps(public, sort_keys=True, separators=(",", ":")).encode()
 
 
-def describe(original: bytes, max_pixels: int) -> Description:
-    """Typed errors for what is not an image, cannot be decoded or is over max_pixels:
-    those of the upload probe, which reads what an original is."""
-    probed = probe(original, max_pixels)
+def describe(
+    original: bytes, limits: SourceLimits, *, gps: bool = False, probed: Probe | None = None
+) -> Description:
+    """Typed errors for what is not an image, cannot be decoded or is over the limits:
+    those of the upload probe, which reads what an original is (`probed`: its answer,
+    when the caller has it already). With `gps`, where it was taken, if it says."""
+    probed = probed or probe(original, limits)
+    source = open_source(original)
     try:
+        header = source.image(access="sequential")  # metadata; no pixels are read
+        has_profile = bool(header.get_typeof("icc-profile-data"))
         # Shrink-on-load and the EXIF orientation, as a render does; size="down" so a
         # tiny original is not blown up into interpolated colours that were never there.
-        thumbnail = pyvips.Image.thumbnail_buffer(
-            original, THUMBNAIL_SIZE, height=THUMBNAIL_SIZE, size="down"
+        # Pixels in an embedded profile (Display P3, say) are converted as a render's are.
+        thumbnail = source.thumbnail(
+            THUMBNAIL_SIZE,
+            height=THUMBNAIL_SIZE,
+            size="down",
+            **({"export_profile": "srgb"} if has_profile else {}),
         )
         rgb = flatten(to_srgb(thumbnail))  # transparency counts as white, as in a JPEG
         if rgb.bands == 1:
-            rgb = rgb.bandjoin([rgb, rgb])
+            rgb = rgb.bandjoin([rgb, rgb]).copy(interpretation="srgb")
+        rgb = rgb.copy_memory()  # one decode for the hash, the colour and the LQIP
         data = bytes(rgb.write_to_memory())
+        placeholder = lqip(rgb)
     except VIPS_ERRORS:
         raise Unprocessable("the image could not be decoded", code="undecodable_image") from None
     pixels: list[Pixel] = list(zip(data[0::3], data[1::3], data[2::3], strict=True))
     picture = Image.frombytes("RGB", (rgb.width, rgb.height), data)
+    exif = read_exif(header)
+    colour_space = read_colour_space(header)
     return Description(
         width=probed.width,
         height=probed.height,
         format=probed.format,
         bytes=len(original),
         has_alpha=probed.has_alpha,
-        frames=probed.pages,
+        frames=probed.frames,
+        colour_space=colour_space.name,
+        icc_profile=colour_space.profile,
+        camera=exif.camera,
+        lens=exif.lens,
+        taken_at=exif.taken_at,
+        orientation=exif.orientation,
         blurhash=blurhash.encode(picture, *components(probed.width, probed.height)),
         dominant_color=dominant_color(pixels),
+        lqip=placeholder,
+        gps=read_location(header) if gps else None,
     )
+
+
+def lqip(rgb: pyvips.Image) -> str:
+    """A tiny WebP of the picture as a data URI, for a blurred placeholder drawn before
+    the image loads; browsers that show the image read WebP."""
+    small = rgb.thumbnail_image(LQIP_SIZE, height=LQIP_SIZE, size="down")
+    data = bytes(small.webpsave_buffer(Q=LQIP_QUALITY, effort=6, keep="none"))
+    return "data:image/webp;base64," + base64.b64encode(data).decode()
 
 
 def components(width: int, height: int) -> tuple[int, int]:
@@ -99,9 +159,9 @@ def dominant_color(pixels: list[Pixel]) -> str:
     return "#" + "".join(f"{value:02x}" for value in mean)
 
 
-def describe_as(original: bytes, fmt: OutputFormat, max_pixels: int) -> bytes:
+def describe_as(original: bytes, fmt: OutputFormat, limits: SourceLimits) -> bytes:
     """The body of `fm=json` or `fm=blurhash`: what a render is for a picture."""
-    description = describe(original, max_pixels)
+    description = describe(original, limits)
     if fmt is OutputFormat.BLURHASH:
         return description.blurhash.encode()
     return description.to_json()

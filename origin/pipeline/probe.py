@@ -43,7 +43,9 @@ def probe(data: bytes, limits: SourceLimits) -> Probe:
             f"the image is damaged: {reason(exc)}",
             code="undecodable_image",
         ) from None
-    return Probe(source.format, header.width, header.height, header.has_alpha, header.frames, colour)
+    return Probe(
+        source.format, header.width, header.height, header.has_alpha, header.frames, colour
+    )
 
 
 def average_colour(image: pyvips.Image) -> str:

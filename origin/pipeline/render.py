@@ -20,9 +20,11 @@ from origin.pipeline.steps import animation, load, run, steps_for, to_srgb
 from origin.pipeline.vips import VIPS_ERRORS, reason
 from origin.spec import ColourSpace, OutputFormat, TransformSpec
 
-# GIF's palette quantiser runs after the pixels are made, where the render deadline
-# cannot stop it, and takes about a second per megapixel: GIF outputs get their own cap.
-GIF_MAX_PIXELS = 4_000_000
+# The palette quantiser of GIF and PNG8 runs after a picture's pixels are made, where
+# the render deadline cannot stop it, and takes up to a second per megapixel: those
+# outputs get their own cap (for an animation, of each frame: the deadline is checked
+# between frames).
+QUANTISED_MAX_PIXELS = 4_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +34,8 @@ class RenderLimits:
     timeout: float  # seconds of pixel work; the encoders' own last pass is not included
 
     def output_pixels(self, fmt: OutputFormat) -> int:
-        if fmt is OutputFormat.GIF:
-            return min(self.max_output_pixels, GIF_MAX_PIXELS)
+        if fmt in (OutputFormat.GIF, OutputFormat.PNG8):
+            return min(self.max_output_pixels, QUANTISED_MAX_PIXELS)
         return self.max_output_pixels
 
 

@@ -60,7 +60,9 @@ def heif_size(data: bytes) -> tuple[int, int, bool, bool]:
     try:
         heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
     except (ValueError, RuntimeError, EOFError) as exc:
-        raise Unprocessable(f"the image could not be decoded: {exc}", code="undecodable_image") from None
+        raise Unprocessable(
+            f"the image could not be decoded: {exc}", code="undecodable_image"
+        ) from None
     return heif.size[0], heif.size[1], heif.has_alpha, bool(heif.info.get("icc_profile"))
 
 
@@ -72,8 +74,10 @@ def _heif_image(data: bytes) -> pyvips.Image:
         width, height = heif.size
         bands = _BANDS[heif.mode]
         rows, stride, row = heif.data, heif.stride, width * bands
-        pixels = bytes(rows) if stride == row else b"".join(
-            rows[y * stride : y * stride + row] for y in range(height)
+        pixels = (
+            bytes(rows)
+            if stride == row
+            else b"".join(rows[y * stride : y * stride + row] for y in range(height))
         )
         profile = heif.info.get("icc_profile")
     except (ValueError, RuntimeError, EOFError, KeyError) as exc:

@@ -1,10 +1,12 @@
-"""SVG sources, made safe to hand to librsvg: nothing active, nothing external.
+"""SVG sources, checked before librsvg sees them: nothing active, nothing external.
 
 An SVG is a document, not a picture: it can hold scripts, event handlers, HTML in a
-foreignObject, entity expansions and references to other files and URLs. Before
-librsvg sees one, it is parsed here and rebuilt from what draws: SVG elements whose
-links stay inside the document (or are inline raster images). What cannot be parsed
-safely (a doctype or entity, too large, too many elements) is refused.
+foreignObject, entity expansions, and references to other files and URLs, including
+raster images that librsvg would decode with decoders outside our allowlist and
+limits. An SVG with any of those is refused (415), never drawn with them cut out, so
+what is stored is what is drawn. One that passes is rebuilt from the parsed tree, so
+librsvg reads exactly what was checked; editors' metadata in other namespaces (and
+comments and processing instructions) are left out of it.
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ from origin.errors import Unprocessable, UnsupportedMediaType
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
+XINCLUDE_NS = "http://www.w3.org/2001/XInclude"
 MAX_SVG_BYTES = 2 * 1024 * 1024
 MAX_SVG_ELEMENTS = 20_000
 
-_DROPPED_ELEMENTS = {"script", "foreignObject", "iframe", "object", "embed", "audio", "video"}
-_INLINE_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp);base64,", re.ASCII | re.IGNORECASE)
-# url(...) whose target is not a fragment of this document.
-_EXTERNAL_URL = re.compile(r"url\(\s*['\"]?\s*(?!#)", re.IGNORECASE)
-_IMPORT = re.compile(r"@import", re.IGNORECASE)
+_ACTIVE_ELEMENTS = {"script", "foreignObject", "iframe", "object", "embed", "audio", "video"}
+# url(...) whose target is not a fragment of this document, and CSS imports.
+_EXTERNAL = re.compile(r"url\(\s*['\"]?\s*(?!#)|@import", re.IGNORECASE)
 
 ET.register_namespace("", SVG_NS)
 ET.register_namespace("xlink", XLINK_NS)
@@ -34,54 +35,62 @@ def _refuse(why: str) -> UnsupportedMediaType:
 
 
 def sanitise(data: bytes) -> bytes:
-    """The SVG rebuilt from its drawing elements only; typed errors for what we refuse."""
+    """The SVG rebuilt from its drawing elements; 415 `unsafe_svg` for anything
+    active or external, 422 for what is not well-formed."""
     if len(data) > MAX_SVG_BYTES:
         raise _refuse(f"it is larger than {MAX_SVG_BYTES} bytes")
-    # The parser would expand entities (a billion laughs) and a doctype can declare
-    # them: neither has a place in a picture.
-    if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
+    # The parser would expand entities (a billion laughs), and a doctype can declare
+    # them or name an external DTD: neither has a place in a picture.
+    upper = data.upper()
+    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
         raise _refuse("it has a doctype or entity declarations")
+    if b"<?XML-STYLESHEET" in upper:
+        raise _refuse("it links a stylesheet")
+    parser = ET.XMLParser(target=ET.TreeBuilder(insert_pis=True))
     try:
-        root = ET.fromstring(data)
+        parser.feed(data)
+        root = parser.close()
     except ET.ParseError as exc:
-        raise Unprocessable(f"the SVG is not well-formed XML: {exc}", code="undecodable_image") from None
+        raise Unprocessable(
+            f"the SVG is not well-formed XML: {exc}", code="undecodable_image"
+        ) from None
     if _local(root.tag) != "svg" or _namespace(root.tag) not in ("", SVG_NS):
         raise _refuse("its root element is not <svg>")
     if sum(1 for _ in root.iter()) > MAX_SVG_ELEMENTS:
         raise _refuse(f"it has more than {MAX_SVG_ELEMENTS} elements")
-    _clean(root)
+    _check(root)
     return ET.tostring(root, encoding="utf-8")
 
 
-def _clean(element: ET.Element) -> None:
+def _check(element: ET.Element) -> None:
+    """Refuse what is active or external below `element`; drop what does not draw."""
     for child in list(element):
-        if not isinstance(child.tag, str) or not _draws(child):
-            element.remove(child)  # comments, processing instructions, active elements
-        else:
-            _clean(child)
-    for name, value in list(element.attrib.items()):
-        if not _safe_attribute(name, value):
-            del element.attrib[name]
-    if _local(element.tag) == "style" and element.text and _external(element.text):
-        element.text = ""
+        if not isinstance(child.tag, str):  # processing instructions
+            element.remove(child)
+            continue
+        namespace, local = _namespace(child.tag), _local(child.tag)
+        if namespace == XINCLUDE_NS:
+            raise _refuse("it includes another document")
+        if namespace not in ("", SVG_NS):  # an editor's metadata: draws nothing
+            element.remove(child)
+            continue
+        if local in _ACTIVE_ELEMENTS:
+            raise _refuse(f"it has a <{local}> element")
+        _check(child)
+    for name, value in element.attrib.items():
+        _check_attribute(name, value)
+    if _local(element.tag) == "style" and element.text and _EXTERNAL.search(element.text):
+        raise _refuse("its style sheet refers to another file")
 
 
-def _draws(element: ET.Element) -> bool:
-    return _namespace(element.tag) in ("", SVG_NS) and _local(element.tag) not in _DROPPED_ELEMENTS
-
-
-def _safe_attribute(name: str, value: str) -> bool:
+def _check_attribute(name: str, value: str) -> None:
     local = _local(name)
-    if local.lower().startswith("on"):  # event handlers
-        return False
-    if local == "href":  # href and xlink:href: inside the document, or an inline raster
-        target = value.strip()
-        return target.startswith("#") or _INLINE_IMAGE.match(target) is not None
-    return not _external(value)
-
-
-def _external(text: str) -> bool:
-    return _EXTERNAL_URL.search(text) is not None or _IMPORT.search(text) is not None
+    if local.lower().startswith("on"):
+        raise _refuse(f"it has an event handler ({local})")
+    if local == "href" and not value.strip().startswith("#"):
+        raise _refuse("it links outside itself (only #fragment links are drawn)")
+    if _EXTERNAL.search(value):
+        raise _refuse(f"its {local} attribute refers to another file")
 
 
 def _namespace(tag: str) -> str:
