@@ -258,10 +258,12 @@ async def send_stored(
         return response
     chunks = aiter(body)
     held = await anext(chunks, b"")  # a failure here is still an error response
-    if len(held) == response.content_length and await anext(chunks, None) is None:
+    if len(held) == response.content_length:
         # All of it in one read, as most variants are, and the store content with it
         # (S3 checks the checksum at the end): one Response, whose headers and body
         # leave in one write, not two (a tenth of a hit's time).
+        if await anext(chunks, None) is not None:
+            raise StoreUnavailable(f"{variant.key} holds more bytes than its size says")
         return web.Response(status=response.status, body=held, headers=response.headers)
     await response.prepare(request)
     try:

@@ -298,6 +298,20 @@ UNSAFE_SVGS: dict[str, bytes] = {
         b'<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16"><text>&x;</text></svg>'
     ),
     "file-image": svg(body='<image href="file:///etc/passwd" width="9" height="9"/>'),
+    "css-escape": svg(body='<rect width="9" height="9" fill="u\\72 l(data:image/svg+xml,x#p)"/>'),
+    "style-with-elements": svg(body="<style>a{}<g/>@import url(data:text/css,x);</style>"),
+    "style-attribute": svg(body='<rect width="9" height="9" style="fill:url(http://x/#p)"/>'),
+    "xinclude": svg(
+        body='<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file:///etc/passwd"/>'
+    ),
+    "stylesheet-link": b'<?xml-stylesheet href="http://127.0.0.1:9/x.css"?>' + svg(),
+    "use-bomb": svg(
+        body="<defs><rect id='l0' width='1' height='1'/>"
+        + "".join(f"<g id='l{i}'>" + f"<use href='#l{i - 1}'/>" * 10 + "</g>" for i in range(1, 9))
+        + "</defs><use href='#l8'/>"
+    ),
+    "use-cycle": svg(body="<g id='a'><use href='#b'/></g><g id='b'><use href='#a'/></g>"),
+    "deep": svg(body="<g>" * 300 + "</g>" * 300),
     "data-image": svg(
         body='<image href="data:image/png;base64,'
         + base64.b64encode(bytes(flat(4, 4, (0, 0, 0)).pngsave_buffer())).decode()

@@ -4,6 +4,7 @@ import pytest
 import pyvips
 
 from origin.pipeline.formats import sniff
+from tests import images
 from tests.images import photo
 
 
@@ -63,3 +64,33 @@ def test_allowlisted_loaders_only() -> None:
     with pytest.raises(pyvips.Error):
         pyvips.Image.new_from_source(pyvips.Source.new_from_memory(b"2 2\n1 2\n3 4\n"), "")
     assert pyvips.Image.new_from_buffer(photo(8, 8).write_to_buffer(".png"), "").width == 8
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ("", '<rect width="9" height="9" fill="url(\'#g\')"/><linearGradient id="g"/>'),
+        ("", '<g id="x"/><use href="#x"/><use xlink:href=" #x"/>'),
+        ("", '<sodipodi:namedview xmlns:sodipodi="http://sodipodi.sf.net/x" onclick="x"/>'),
+        ("", "<style>rect { fill: url(#g) }</style>"),
+    ],
+)
+def test_harmless_svgs_are_drawn(extra: tuple[str, str]) -> None:
+    """What editors write and draws nothing from elsewhere: local references in any
+    quoting, shared <use>, other namespaces' metadata (dropped), local CSS urls."""
+    from origin.pipeline.svg import sanitise
+
+    root, body = extra
+    cleaned = sanitise(images.svg(root=root, body=body))
+    assert b"sodipodi" not in cleaned and b"onclick" not in cleaned
+
+
+def test_a_public_doctype_is_dropped_not_refused() -> None:
+    from origin.pipeline.svg import sanitise
+
+    doctype = (
+        b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+        b'"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n'
+    )
+    data = images.svg().replace(b"?>\n", b"?>\n" + doctype, 1)
+    assert b"DOCTYPE" not in sanitise(data)

@@ -13,7 +13,7 @@ from origin.errors import BadRequest, HTTPError
 from origin.pipeline.header import SourceLimits
 from origin.pipeline.probe import probe
 from origin.pipeline.render import RenderLimits, render
-from origin.spec import Fit, OutputFormat, TransformSpec
+from origin.spec import ColourSpace, Fit, OutputFormat, TransformSpec
 from tests import images
 from tests.conftest import Tenant, upload
 from tests.golden import assert_matches_golden, ssim
@@ -165,3 +165,46 @@ def test_probe_refuses_what_no_render_could_use() -> None:
     with pytest.raises(HTTPError) as caught:
         probe(nine_bands, SourceLimits(10**8))
     assert (caught.value.status, caught.value.code) == (422, "undecodable_image")
+
+
+def test_all_frames_of_an_animation_share_the_output_budget() -> None:
+    gif = images.animated_gif(8, 40, 40)
+    limits = RenderLimits(SourceLimits(10**8), max_output_pixels=100 * 100 * 8, timeout=20)
+    fits = TransformSpec(width=100, height=100, fit=Fit.SCALE, format=OutputFormat.WEBP)
+    assert images.encoded(render(gif, fits, limits)).width == 100
+    with pytest.raises(BadRequest) as refused:
+        render(gif, dataclasses.replace(fits, width=101), limits)
+    assert refused.value.code == "output_too_large"
+
+
+def _damaged_after_first_frame(gif: bytes) -> bytes:
+    """`gif` with one byte of a later frame changed so that frame cannot be decoded,
+    while the first still can: found by trying, from the end."""
+    for at in range(len(gif) - 2, len(gif) // 2, -1):
+        damaged = gif[:at] + bytes([gif[at] ^ 0xFF]) + gif[at + 1 :]
+        try:
+            images.encoded(damaged).avg()
+        except pyvips.Error:
+            continue  # the first frame broke too
+        try:
+            pyvips.Image.new_from_buffer(damaged, "", n=-1).avg()
+        except pyvips.Error:
+            return damaged
+    raise AssertionError("no byte of a later frame breaks it")
+
+
+def test_an_animation_damaged_after_its_first_frame_is_refused_at_upload() -> None:
+    damaged = _damaged_after_first_frame(images.animated_gif(4, 120, 90))
+    assert images.encoded(damaged).avg() >= 0  # the first frame still reads
+    with pytest.raises(HTTPError) as refused:
+        probe(damaged, SourceLimits(10**8))
+    assert refused.value.code == "undecodable_image"
+
+
+def test_gif_keeps_no_wide_gamut_colours_it_cannot_label() -> None:
+    """cs=origin keeps P3 pixels with their profile; GIF has no profile, so it gets
+    sRGB pixels rather than P3 ones read as sRGB (too dull, or too bright)."""
+    p3 = images.display_p3(16, 16, (255, 0, 0))
+    spec = TransformSpec(format=OutputFormat.GIF, colour_space=ColourSpace.ORIGIN)
+    red = images.encoded(render(p3, spec, LIMITS)).getpoint(8, 8)[:3]
+    assert red[0] > 250 and red[1] < 10 and red[2] < 10

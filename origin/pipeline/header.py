@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from origin.errors import Unprocessable
 from origin.pipeline.formats import ANIMATED_FORMATS
-from origin.pipeline.source import Source, heif_size
+from origin.pipeline.source import Source, heif_header
 from origin.pipeline.vips import VIPS_ERRORS
 
 _SWAPPING_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that turn the image by 90°
@@ -60,7 +60,7 @@ def read_header(source: Source, max_pixels: int) -> Header:
     """Read the size without decoding pixels, and refuse sources (or frames of an
     animation) over the pixel cap."""
     if source.format == "heic":
-        width, height, has_alpha, has_profile = heif_size(source.data)
+        width, height, has_alpha, has_profile = heif_header(source.data)
         header = Header(width, height, has_alpha, 1, has_profile, cmyk=False)
     else:
         header = _vips_header(source)
@@ -84,7 +84,9 @@ def _vips_header(source: Source) -> Header:
     except VIPS_ERRORS:
         raise Unprocessable("the image could not be decoded", code="undecodable_image") from None
     width, height = image.width, image.height
-    if orientation in _SWAPPING_ORIENTATIONS:
-        width, height = height, width
     frames = pages if source.format in ANIMATED_FORMATS else 1
+    # libvips would turn an animation's frames as one tall picture, not one by one:
+    # animations are shown as stored (browsers ignore their EXIF orientation too).
+    if orientation in _SWAPPING_ORIENTATIONS and frames == 1:
+        width, height = height, width
     return Header(width, height, has_alpha, frames, has_profile, image.interpretation == "cmyk")

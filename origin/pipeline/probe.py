@@ -35,7 +35,10 @@ def probe(data: bytes, limits: SourceLimits) -> Probe:
     header = read_header(source, limits.max_pixels)
     limits.check_animation(header)
     try:
-        small = source.thumbnail(64, option_string="fail_on=truncated")
+        # Every frame of an animation (within the caps just checked): renders keep
+        # them all, so a damaged later frame must be refused here too.
+        frames = ",n=-1" if header.animated else ""
+        small = source.thumbnail(64, option_string=f"fail_on=truncated{frames}")
         # In memory (64 px: tiny), so each band's average reads it, not the file again.
         colour = average_colour(flatten(to_srgb(small)).copy_memory())
     except VIPS_ERRORS as exc:

@@ -38,6 +38,12 @@ class RenderLimits:
             return min(self.max_output_pixels, QUANTISED_MAX_PIXELS)
         return self.max_output_pixels
 
+    def frame_pixels(self, fmt: OutputFormat, frames: int) -> int:
+        """The most pixels of one frame: all frames together stay within
+        max_output_pixels, as the steps that need a picture in memory hold every
+        frame of an animation at once."""
+        return max(1, min(self.output_pixels(fmt), self.max_output_pixels // frames))
+
 
 def _kill_after(image: pyvips.Image, deadline: float) -> None:
     """Make libvips abandon the computation of `image` once `deadline` has passed."""
@@ -95,19 +101,28 @@ def render(original: bytes, spec: TransformSpec, limits: RenderLimits) -> bytes:
     source = open_source(original)
     header = read_header(source, limits.source.max_pixels)
     deadline = time.monotonic() + limits.timeout
-    # Keep the source's colours and profile only when asked to, and never CMYK ones.
-    keep_colours = spec.colour_space is ColourSpace.ORIGIN and not header.cmyk
+    # Keep the source's colours and profile only when asked to, never CMYK ones, and
+    # not in GIF, which cannot carry the profile that says what the colours are.
+    keep_colours = (
+        spec.colour_space is ColourSpace.ORIGIN
+        and not header.cmyk
+        and spec.format is not OutputFormat.GIF
+    )
     frames = header.frames if spec.format.animates and limits.source.animates(header) else 1
     try:
         region = source_region(spec.rect, header.width, header.height)
         if spec.trim:
             region = trimmed(source, header, region)
         geometry = plan(
-            spec, (header.width, header.height), region, limits.output_pixels(spec.format)
+            spec, (header.width, header.height), region, limits.frame_pixels(spec.format, frames)
         )
         # Lazy until encode: the steps only describe the pipeline, encode pulls pixels.
         loaded = load(
-            source, geometry, to_srgb=header.has_profile and not keep_colours, frames=frames
+            source,
+            geometry,
+            to_srgb=header.has_profile and not keep_colours,
+            frames=frames,
+            upright=not header.animated,
         )
         # Not every step is lazy: in_memory computes its input while the steps are
         # made. Images made from `loaded` report their progress to it, so the deadline

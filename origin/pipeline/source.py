@@ -54,36 +54,54 @@ def open_source(original: bytes) -> Source:
     return Source(fmt, svg.sanitise(original) if fmt == "svg" else original)
 
 
-def heif_size(data: bytes) -> tuple[int, int, bool, bool]:
+# What pillow-heif raises for a file it cannot read: libheif's errors come through as
+# ValueError or RuntimeError, but its Python layer also lets through SyntaxError (an
+# unknown box version), IndexError (no picture in the file) and the like. The file is
+# untrusted input; any of these means it is damaged.
+HEIF_ERRORS = (ValueError, RuntimeError, EOFError, SyntaxError, IndexError, KeyError, OSError)
+# pillow-heif's modes (8 bits a channel but for grey: convert_hdr_to_8bit leaves a
+# 10- or 12-bit grey picture at 16 bits) as bands and libvips' format.
+_MODES = {
+    "L": (1, "uchar", "b-w"),
+    "LA": (2, "uchar", "b-w"),
+    "RGB": (3, "uchar", "srgb"),
+    "RGBA": (4, "uchar", "srgb"),
+    "I;16": (1, "ushort", "grey16"),
+}
+
+
+def heif_header(data: bytes) -> tuple[int, int, bool, bool]:
     """Width, height (as displayed), alpha and an embedded ICC profile, from the
     container alone: pillow-heif decodes pixels only when they are read."""
     try:
         heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
-    except (ValueError, RuntimeError, EOFError) as exc:
+        return heif.size[0], heif.size[1], heif.has_alpha, bool(heif.info.get("icc_profile"))
+    except HEIF_ERRORS as exc:
         raise Unprocessable(
             f"the image could not be decoded: {exc}", code="undecodable_image"
         ) from None
-    return heif.size[0], heif.size[1], heif.has_alpha, bool(heif.info.get("icc_profile"))
 
 
 def _heif_image(data: bytes) -> pyvips.Image:
-    """The primary picture, 8 bits a channel, turned as its container says, with its
-    ICC profile attached. Errors are pyvips.Error, as libvips' own decoders raise."""
+    """The primary picture, turned as its container says, with its ICC profile
+    attached. Errors are pyvips.Error, as libvips' own decoders raise, so callers
+    handle every format's damage in one place."""
     try:
         heif = pillow_heif.open_heif(data, convert_hdr_to_8bit=True)
         width, height = heif.size
-        bands = _BANDS[heif.mode]
-        rows, stride, row = heif.data, heif.stride, width * bands
+        bands, fmt, interpretation = _MODES[heif.mode]
+        row = width * bands * (2 if fmt == "ushort" else 1)
+        rows, stride = heif.data, heif.stride
         pixels = (
             bytes(rows)
             if stride == row
             else b"".join(rows[y * stride : y * stride + row] for y in range(height))
         )
         profile = heif.info.get("icc_profile")
-    except (ValueError, RuntimeError, EOFError, KeyError) as exc:
+    except HEIF_ERRORS as exc:
         raise pyvips.Error(f"heif: {exc}") from None
-    image = pyvips.Image.new_from_memory(pixels, width, height, bands, "uchar")
-    image = image.copy(interpretation="srgb" if bands >= 3 else "b-w")
+    image = pyvips.Image.new_from_memory(pixels, width, height, bands, fmt)
+    image = image.copy(interpretation=interpretation)
     if profile:
         image.set_type(pyvips.GValue.blob_type, "icc-profile-data", bytes(profile))
     return image

@@ -23,15 +23,20 @@ WHITE = Colour(255, 255, 255)
 FILL_BLUR_SIGMA = 0.05  # of the canvas' longer side: a backdrop, not a picture
 
 
-def load(source: Source, plan: Plan, *, to_srgb: bool, frames: int = 1) -> pyvips.Image:
+def load(
+    source: Source, plan: Plan, *, to_srgb: bool, frames: int = 1, upright: bool = True
+) -> pyvips.Image:
     """Decode at the planned size. thumbnail uses shrink-on-load (JPEG, WebP and
     AVIF decode at a fraction of their size, SVG is drawn at it), reads sequentially
     and applies the EXIF orientation; with `to_srgb` it also converts from an embedded
     ICC profile (libvips leaves, say, Display P3 pixels as they are otherwise).
 
     With `frames` > 1, the frames of an animation one under the other, each of the
-    planned size (`page-height`). The planned region is cut out by the steps."""
+    planned size (`page-height`). The planned region is cut out by the steps.
+    `upright` False: ignore the EXIF orientation (as for animations, see Header)."""
     options: dict[str, object] = {"export_profile": "srgb"} if to_srgb else {}
+    if not upright:
+        options["no_rotate"] = True
     if frames > 1:
         options["option_string"] = f"n={frames}"
     width, height = plan.load
