@@ -22,6 +22,7 @@ from origin.pipeline.render import render
 from origin.pipeline.vips import configure
 from origin.settings import OriginSettings
 from origin.spec import OutputFormat
+from tests.golden import ssim
 
 SIZE = (1200, 800)  # the originals
 WIDTH = 600  # the variant asked for: a resize, as nearly every real request is
@@ -192,32 +193,6 @@ ORIGINALS: dict[str, Callable[[int, int], pyvips.Image]] = {
 
 
 # The measures.
-
-
-def _luma(image: pyvips.Image) -> np.ndarray:
-    """The image as luma (alpha laid on white first, as a page shows it)."""
-    if image.hasalpha():
-        image = image.flatten(background=[255] * (image.bands - 1))
-    grey = image.colourspace("b-w").cast("uchar")
-    array = np.ndarray(
-        buffer=grey.write_to_memory(), dtype=np.uint8, shape=(grey.height, grey.width)
-    )
-    return array.astype(np.float64)
-
-
-def ssim(a: pyvips.Image, b: pyvips.Image, block: int = 8) -> float:
-    """Mean SSIM over non-overlapping blocks of the luma (1.0: identical), the
-    tests' measure: quick, and close enough to the windowed one to compare formats."""
-    x, y = _luma(a), _luma(b)
-    h, w = (x.shape[0] // block) * block, (x.shape[1] // block) * block
-    shape = (h // block, block, w // block, block)
-    xb, yb = x[:h, :w].reshape(shape), y[:h, :w].reshape(shape)
-    mx, my = xb.mean(axis=(1, 3)), yb.mean(axis=(1, 3))
-    vx, vy = xb.var(axis=(1, 3)), yb.var(axis=(1, 3))
-    cov = ((xb - mx[:, None, :, None]) * (yb - my[:, None, :, None])).mean(axis=(1, 3))
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    index = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
-    return float(index.mean())
 
 
 def delta_e(a: pyvips.Image, b: pyvips.Image) -> float:

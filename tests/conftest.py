@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestClient
 from catalog import Library, Role, start_embedded
 from imgorigin.app import Services, build_apps, open_services
 from imgorigin.settings import Settings
+from origin.pipeline import vips
 
 # S3 (moto) fixtures: s3_endpoint, s3_storage_url. Redis: redis_url, redis_prefix,
 # private_redis.
@@ -180,3 +181,11 @@ async def error_of(response) -> str:  # type: ignore[no-untyped-def]
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
     assert body["error"]["message"]
     return body["error"]["code"]
+
+
+@pytest.fixture(scope="module")
+def production_loaders() -> Iterator[None]:
+    """Render as the origin does: only the allowlisted loaders (process-wide, as in
+    every other test that sets it up)."""
+    vips.configure()
+    yield

@@ -8,33 +8,16 @@ from a right one, so none of them passes whatever it is given.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from itertools import combinations
 
 import pytest
 import pyvips
 
-from origin import dialect
-from origin.pipeline import vips
-from origin.pipeline.render import render
-from origin.settings import OriginSettings
 from tests import images
 from tests.golden import GOLDEN, assert_matches_golden, ssim
+from tests.rendering import render_query
 
-LIMITS = OriginSettings().render_limits
-
-
-@pytest.fixture(autouse=True, scope="module")
-def production_loaders() -> Iterator[None]:
-    vips.configure()
-    yield
-
-
-def render_query(data: bytes, query: str) -> bytes:
-    """Render as the origin does for a URL with this query (which names `fm`)."""
-    spec = dialect.parse(query)
-    assert spec.format is not None
-    return render(data, spec.for_output(spec.format), LIMITS)
+pytestmark = pytest.mark.usefixtures("production_loaders")
 
 
 def rendered(data: bytes, query: str, *, pages: bool = False) -> pyvips.Image:

@@ -8,7 +8,7 @@ go through the pure render function; uploads and the error codes go over HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -17,19 +17,16 @@ import pyvips
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from origin import dialect
 from origin.errors import HTTPError
-from origin.pipeline import vips
-from origin.pipeline.render import render
 from origin.settings import OriginSettings
 from origin.spec import OutputFormat
 from tests import images
 from tests.conftest import Tenant, error_of, upload
 from tests.golden import ssim
+from tests.rendering import render_query
 
 PICTURES = [f for f in OutputFormat if f.is_picture]
 ANIMATING = (OutputFormat.GIF, OutputFormat.WEBP)
-LIMITS = OriginSettings().render_limits  # the defaults the origin runs with
 WIDTH, HEIGHT = 100, 75  # what w=100 makes of every source below (all 4:3)
 FRAMES = 4  # of the animated sources
 MIN_SIMILARITY = 0.8  # SSIM: loose, for palettes and lossy encoders at 100 px
@@ -93,19 +90,7 @@ def original(name: str) -> bytes:
     return SOURCES[name].make()
 
 
-@pytest.fixture(autouse=True, scope="module")
-def production_loaders() -> Iterator[None]:
-    """Render as the origin does: only the allowlisted loaders (process-wide, as in
-    every other test that sets it up)."""
-    vips.configure()
-    yield
-
-
-def render_query(data: bytes, query: str) -> bytes:
-    """Render as the origin does for a URL with this query (which names `fm`)."""
-    spec = dialect.parse(query)
-    assert spec.format is not None
-    return render(data, spec.for_output(spec.format), LIMITS)
+pytestmark = pytest.mark.usefixtures("production_loaders")
 
 
 def decoded(data: bytes) -> pyvips.Image:
