@@ -10,7 +10,7 @@ NGINX_PURGE := /usr/lib/nginx/modules/ngx_http_cache_purge_module.so
 COMPOSE_NGINX := nginx-config --listen 0.0.0.0:80 --upstream origin:8080 \
 	--cache-dir /var/cache/imgorigin --purge-allow 172.28.1.0/24 --user www-data
 
-.PHONY: run test lint bench docs clean
+.PHONY: run test lint bench bench-peers docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,13 +40,19 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy origin cache storage catalog admin_api imgorigin
 
-## bench: cold-render and hit benchmarks, printed as ratios measured in one run
+## bench: the suite of issue #8 (cold renders, herd, hits, memory), as ratios measured in one run
 # wrk generates the hit load when installed (a Python client caps near 4000 req/s);
-# without it the bench falls back to its aiohttp client and says so.
+# without it the bench falls back to its aiohttp client and says so. Needs Redis.
+# BENCH_ROUNDS (15) and BENCH_SECONDS (5) shorten it; about 3 minutes on 2 cores.
 bench: $(STAMP) $(NGINX_PURGE)
 	command -v wrk >/dev/null || (apt-get install -y wrk || (apt-get update && apt-get install -y wrk)) \
 		|| echo "wrk not installed: the bench uses its aiohttp client"
 	$(BIN)/python -m bench
+
+## bench-peers: thumbor (PyPI) and ipx (npm) on the cold-render workloads beside the origin
+# Both are installed under $${XDG_CACHE_HOME:-~/.cache}/imgorigin-bench-peers, not in the repo.
+bench-peers: $(STAMP)
+	$(BIN)/python -m bench.peers
 
 ## docs: rewrite the settings table in README.md and docker-compose's nginx.conf from the code
 docs: $(STAMP)

@@ -1,22 +1,31 @@
-"""Benchmarks, printed as ratios measured side by side in one run.
+"""`make bench`: the suite of issue #8, every figure a ratio against a reference
+measured in the same run, and a table of the goals at the end.
 
-1. Cold render, 6000x4000 JPEG -> 800 px WebP: the origin over HTTP (every request a
-   new width, so a new variant) against raw in-process pyvips on the same bytes,
-   interleaved so both see the same machine state.
-2. Herd: 32 concurrent first requests for one variant: renders, and time / one render.
-3. Stored-variant hits: sequential latency and requests/s at 16 concurrent.
-4. nginx in front (the `imgorigin nginx-config` configuration): a cached variant
-   against the same nginx serving the same bytes as a static file, 16 connections.
-5. Fleet herd: `serve --workers 2` on Redis, on the filesystem store and on S3 (a moto
-   server): 64 concurrent first requests, each on its own connection so that both
-   workers get some: renders, and time / one cold render of the same work.
-6. Stored-variant hits at 16 connections: filesystem vs S3, 1 vs 2 workers.
+1. Cold renders, 6000x4000 JPEG -> w=800 WebP, JPEG and AVIF, every request a new
+   variant: sequential p50/p95, and requests/s at 4 and 16 connections; against raw
+   pyvips in this process on the same bytes with the origin's own `encode` (same
+   encoder options and quality), its concurrency that many threads. Sequential runs
+   interleave request by request, concurrent ones run by run.
+2. Small sources, 1200x800 JPEG -> w=300 WebP at 16 connections, against raw pyvips.
+3. The herd: 64 concurrent first requests for one variant, `serve --workers 2` on
+   Redis, filesystem store and S3 (a moto server): renders, and time / one render.
+4. Stored-variant hits at 16 connections: origin direct on the filesystem store and
+   on S3, 1 and 2 workers; and through the project's nginx configuration against the
+   same nginx serving the same bytes as a static file.
+5. Peak memory of the server's processes during 1 at 16 connections (VmRSS summed
+   over the process tree, sampled every 50 ms), against raw pyvips' process at 16
+   threads.
+6. Bytes against quality (issue #5, bench/quality.py): per output format at the
+   default quality, for photos and graphics, with SSIM and colour error.
 
 Servers run as `imgorigin serve` in their own processes on 127.0.0.1, one after
 another, sharing one data dir (embedded PostgreSQL unless IMGORIGIN_DATABASE_URL is
 set); the fleet's Redis is IMGORIGIN_REDIS_URL (default redis://127.0.0.1:6379/0)
-under a prefix of this run's own. This process generates the load, through wrk for
-the hit rates when it is installed. BENCH_ROUNDS shortens the cold-render phase.
+under a prefix of this run's own. This process generates the load: an aiohttp client
+for the cold renders (tens of requests/s), wrk for the hit rates when it is
+installed. BENCH_ROUNDS (default 15) sets the sequential rounds, BENCH_SECONDS
+(default 5) the length of each concurrent cold run. `make bench-peers` runs thumbor
+and ipx on the same workloads (bench/peers.py).
 """
 
 from __future__ import annotations
@@ -27,23 +36,52 @@ import secrets
 import signal
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench import fleet, front, single
+from bench import cold, fleet, front, quality
 from bench.load import Load
 from bench.processes import (
     AWS_ENV,
+    Server,
     check_redis,
     create_bucket,
     moto_server,
     running_server,
     server_env,
 )
-from bench.source import libvips_version, source_jpeg
+from bench.rss import MIB, machine_state
+from bench.source import BIG, SMALL, configure_libvips, libvips_version, source_jpeg
+from bench.summary import (
+    Row,
+    print_table,
+    ratio_at_least,
+    ratio_at_most,
+    value_at_least,
+    value_at_most,
+    value_is,
+)
+from bench.targets import Raw, Target
+from origin.spec import OutputFormat
 
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 REDIS_URL = os.environ.get("IMGORIGIN_REDIS_URL") or "redis://127.0.0.1:6379/0"
 FILESYSTEM, S3 = "filesystem", "S3 (moto)"
+ORIGIN, RAW = "origin", "raw pyvips"
+FORMATS = (OutputFormat.WEBP, OutputFormat.JPG, OutputFormat.AVIF)
+CONNECTIONS = (4, 16)
+MEMORY_AT = 16
+WORKLOADS = {
+    **{fmt.value: cold.big(fmt, CONNECTIONS, MEMORY_AT) for fmt in FORMATS},
+    "small": cold.small(16),
+}
+
+Results = dict[str, dict[str, cold.Figures]]  # by workload, then by target
+
+
+@dataclass(frozen=True)
+class Fleet:
+    herds: list[fleet.Herd]
+    hits: dict[tuple[str, int], Load]  # by (store, workers)
 
 
 def main() -> None:
@@ -54,9 +92,11 @@ def main() -> None:
     # sessions of their own, so they would outlive it. Unwind instead: they get stopped.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     check_redis(REDIS_URL)
-    print(f"libvips {libvips_version()}, {os.cpu_count()} cores")
-    data = source_jpeg()
-    print(f"source: 6000x4000 JPEG, {len(data) / 1e6:.1f} MB")
+    configure_libvips()
+    print(f"libvips {libvips_version()}; {machine_state()}")
+    sources = {"big": source_jpeg(*BIG), "small": source_jpeg(*SMALL)}
+    for name, data in sources.items():
+        print(f"source {name}: {len(data) / 1e6:.1f} MB JPEG")
     # Keys, Redis prefix and bucket of this run's own: IMGORIGIN_DATABASE_URL and the
     # Redis may be kept between runs.
     prefix = f"bench-{secrets.token_hex(4)}"
@@ -65,21 +105,35 @@ def main() -> None:
         data_dir = folder / "data"  # one initdb, one filesystem store for all servers
         local = server_env(IMGORIGIN_STORAGE_URL="", IMGORIGIN_REDIS_URL="")
         with running_server(data_dir, local) as server:
-            asyncio.run(single.run(server, data, prefix, ROUNDS))
-            front.run(server, data, f"{prefix}/front.jpg", folder)
-        herd_ok, hits = fleet_phases(folder, data_dir, data, prefix)
-    fleet.print_hits([FILESYSTEM, S3], hits)
-    if not herd_ok:
-        raise SystemExit("fleet herd: expected exactly one render and no failed request")
+            results = asyncio.run(cold_renders(server, sources, prefix))
+            nginx = front.run(server, sources["big"], f"{prefix}/front.jpg", folder)
+        fleet_results = fleet_phases(folder, data_dir, sources["big"], prefix)
+    fleet.print_hits([FILESYSTEM, S3], fleet_results.hits)
+    print()
+    quality.run()  # issue #5: bytes and SSIM per format at the default quality
+    print(f"at the end: {machine_state()}")
+    print()
+    print_table("summary (issue #8 goals)", rows(results, nginx, fleet_results))
 
 
-def fleet_phases(
-    folder: Path, data_dir: Path, data: bytes, prefix: str
-) -> tuple[bool, dict[tuple[str, int], Load]]:
-    """The herds (True if each rendered once), and the hit rates by (store, workers)."""
+async def cold_renders(server: Server, sources: dict[str, bytes], prefix: str) -> Results:
+    """Workloads 1, 2 and 5 on one server process against raw pyvips."""
+    await cold.upload_copies(server, sources, prefix, WORKLOADS.values())
+    results: Results = {}
+    for name, workload in WORKLOADS.items():
+        targets: list[Target] = [
+            cold.origin_target(ORIGIN, server, prefix, workload),
+            Raw(RAW, sources[workload.source], workload.fmt),
+        ]
+        results[name] = await cold.run(workload, targets, cold.ROUNDS, cold.SECONDS)
+    return results
+
+
+def fleet_phases(folder: Path, data_dir: Path, data: bytes, prefix: str) -> Fleet:
+    """The herds, and the hit rates by (store, workers)."""
     redis = {"IMGORIGIN_REDIS_URL": REDIS_URL, "IMGORIGIN_REDIS_PREFIX": f"{prefix}:"}
     filesystem = server_env(**redis, IMGORIGIN_STORAGE_URL="")
-    fs_ok, fs_hits = store_phases(data_dir, filesystem, FILESYSTEM, data, f"{prefix}/fs")
+    fs_herd, fs_hits = store_phases(data_dir, filesystem, FILESYSTEM, data, f"{prefix}/fs")
     with moto_server(folder / "moto.log") as endpoint:
         create_bucket(endpoint, prefix)
         s3 = server_env(
@@ -88,24 +142,139 @@ def fleet_phases(
             IMGORIGIN_STORAGE_URL=f"s3://{prefix}/bench",
             IMGORIGIN_S3_ENDPOINT_URL=endpoint,
         )
-        s3_ok, s3_hits = store_phases(data_dir, s3, S3, data, f"{prefix}/s3")
+        s3_herd, s3_hits = store_phases(data_dir, s3, S3, data, f"{prefix}/s3")
     hits = {(FILESYSTEM, w): rate for w, rate in fs_hits.items()}
     hits |= {(S3, w): rate for w, rate in s3_hits.items()}
-    return fs_ok and s3_ok, hits
+    return Fleet([fs_herd, s3_herd], hits)
 
 
 def store_phases(
     data_dir: Path, env: dict[str, str], store: str, data: bytes, prefix: str
-) -> tuple[bool, dict[int, Load]]:
+) -> tuple[fleet.Herd, dict[int, Load]]:
     """Hit rates with 1 and 2 workers on one store, and the herd on 2 workers."""
-    herd_ok, hits = True, {}
+    hits, herd = {}, None
     for workers in (1, 2):
         with running_server(data_dir, env, workers) as server:
             if workers > 1:
-                herd_ok = asyncio.run(fleet.herd(server, data, f"{prefix}/herd", store))
+                herd = asyncio.run(fleet.herd(server, data, f"{prefix}/herd", store))
             key = f"{prefix}/hits-{workers}.jpg"
             hits[workers] = asyncio.run(fleet.stored_hits(server, data, key))
-    return herd_ok, hits
+    assert herd is not None
+    return herd, hits
+
+
+def rows(results: Results, nginx: dict[str, Load] | None, fleet_results: Fleet) -> list[Row]:
+    """The summary: each figure against its reference, with the goals of issue #8."""
+    table: list[Row] = []
+    for fmt in FORMATS:
+        origin, raw = results[fmt.value][ORIGIN], results[fmt.value][RAW]
+        label = f"cold {fmt.value} 24MP->800"
+        table += [
+            Row(f"{label} seq p50", origin.p50, "ms", RAW, raw.p50, ratio_at_most(1.05)),
+            Row(f"{label} seq p95", origin.p95, "ms", RAW, raw.p95),
+            *(
+                Row(f"{label} {c} conn", origin.rates[c].rate, "req/s", RAW, raw.rates[c].rate)
+                for c in CONNECTIONS
+            ),
+            Row(
+                f"{label} CPU/render, 4 conn",
+                origin.cpu_per_render(4),
+                "ms",
+                RAW,
+                raw.cpu_per_render(4),
+            ),
+        ]
+    webp, avif = results["webp"][ORIGIN], results["avif"][ORIGIN]
+    table += [
+        Row("AVIF seq p50 vs WebP's", avif.p50, "ms", "WebP", webp.p50, ratio_at_most(1.5)),
+        Row("AVIF bytes vs WebP's (w=800)", avif.size, "B", "WebP", webp.size, ratio_at_most(1.0)),
+    ]
+    small_origin, small_raw = results["small"][ORIGIN], results["small"][RAW]
+    table.append(
+        Row(
+            "small 1200x800->300 webp 16 conn",
+            small_origin.rates[16].rate,
+            "req/s",
+            RAW,
+            small_raw.rates[16].rate,
+            ratio_at_least(0.85),
+        )
+    )
+    table.append(
+        Row(
+            "small 1200x800->300 CPU/render",
+            small_origin.cpu_per_render(16),
+            "ms",
+            RAW,
+            small_raw.cpu_per_render(16),
+        )
+    )
+    for herd in fleet_results.herds:
+        table += [
+            Row(
+                f"herd 64, 2 workers, {herd.store}: renders",
+                herd.renders,
+                "",
+                "",
+                None,
+                value_is(1, "exactly 1"),
+            ),
+            Row(
+                f"herd 64, 2 workers, {herd.store}: failed",
+                sum(herd.failed.values()),
+                "",
+                "",
+                None,
+                value_is(0, "none"),
+            ),
+            Row(
+                f"herd 64, 2 workers, {herd.store}: time",
+                herd.seconds,
+                "ms",
+                "one render",
+                herd.one_render,
+                ratio_at_most(1.3),
+            ),
+        ]
+    static = nginx["static"].rate if nginx else None
+    for (store, workers), hit in fleet_results.hits.items():
+        goal = value_at_least(12_000, ">= 12,000 req/s") if workers == 2 else None
+        table.append(
+            Row(
+                f"hits direct, {store}, {workers} worker{'s' if workers > 1 else ''}",
+                hit.rate,
+                "req/s",
+                "nginx static",
+                static,
+                goal,
+            )
+        )
+    if nginx:
+        table.append(
+            Row(
+                "hits through nginx (cached)",
+                nginx["cached"].rate,
+                "req/s",
+                "nginx static",
+                static,
+                ratio_at_least(0.8),
+            )
+        )
+    peaks = {fmt: results[fmt.value][ORIGIN].peak for fmt in FORMATS}
+    fmt, peak = max(peaks.items(), key=lambda item: item[1].rss if item[1] else 0)
+    raw_peak = results[fmt.value][RAW].peak
+    assert peak is not None and raw_peak is not None
+    table.append(
+        Row(
+            f"peak RSS, server, cold {fmt.value} 16 conn",
+            peak.rss / MIB,
+            "MiB",
+            "raw pyvips process",
+            raw_peak.rss / MIB,
+            value_at_most(200, "<= 200 MiB"),
+        )
+    )
+    return table
 
 
 if __name__ == "__main__":

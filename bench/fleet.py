@@ -7,6 +7,7 @@ import asyncio
 import statistics
 import time
 from collections import Counter
+from dataclasses import dataclass
 
 import aiohttp
 
@@ -23,8 +24,21 @@ WARMUP_RENDERS = 8
 SPEC = "w=640&fm=webp"
 
 
-async def herd(server: Server, data: bytes, prefix: str, store: str) -> bool:
-    """Prints the herd's outcomes and time / one cold render; True if it rendered once."""
+@dataclass(frozen=True)
+class Herd:
+    store: str
+    renders: int
+    failed: dict[int, int]  # by status
+    seconds: float  # from the first request to the last answer
+    one_render: float  # seconds, a cold render of the same work
+
+    @property
+    def ok(self) -> bool:
+        return self.renders == 1 and not self.failed
+
+
+async def herd(server: Server, data: bytes, prefix: str, store: str) -> Herd:
+    """Prints the herd's outcomes and time / one cold render."""
     async with session() as admin, fresh_connection_session() as client:
         herd_url = await upload(admin, server, f"{prefix}/herd.jpg", data)
         one_render = await reference_render(admin, client, server, data, prefix)
@@ -46,7 +60,15 @@ async def herd(server: Server, data: bytes, prefix: str, store: str) -> bool:
         f"  herd {ms(seconds)} / one cold render {ms(one_render)} "
         f"(median of {REFERENCE_RENDERS}) = {seconds / one_render:.2f}"
     )
-    return caches["MISS"] == 1 and not failed
+    # Where the time went: the render's own request, against the waiters' answers.
+    rendered = [s for s, status, cache in outcomes if status == 200 and cache == "MISS"]
+    waited = sorted(s for s, status, cache in outcomes if status == 200 and cache != "MISS")
+    if rendered and waited:
+        print(
+            f"  the rendering request {ms(rendered[0])}; the waiters' answers: first"
+            f" {ms(waited[0])}, median {ms(statistics.median(waited))}, last {ms(waited[-1])}"
+        )
+    return Herd(store, caches["MISS"], dict(failed), seconds, one_render)
 
 
 async def reference_render(

@@ -41,10 +41,11 @@ class FrontAndStatic(Nginx):
         return path
 
 
-def run(server: Server, data: bytes, key: str, folder: Path) -> None:
+def run(server: Server, data: bytes, key: str, folder: Path) -> dict[str, load.Load] | None:
+    """The best "cached" and "static" rates; None when nginx is not installed."""
     if nginx_binary() is None:
         print("nginx: not installed (make bench installs it); skipped")
-        return
+        return None
     origin = urlsplit(server.origin).netloc
     front = FrontAndStatic(folder / "front", upstreams=(origin,)).start()
     try:
@@ -69,6 +70,7 @@ def run(server: Server, data: bytes, key: str, folder: Path) -> None:
         for result in results:
             if result.errors:
                 print(f"  !! {name}: {result.errors}")
+    return best
 
 
 async def cached_variant(server: Server, front: Nginx, data: bytes, key: str) -> bytes:

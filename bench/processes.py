@@ -1,4 +1,5 @@
-"""The processes the bench starts: `imgorigin serve` and a moto S3 server.
+"""The processes the bench starts: `imgorigin serve`, a moto S3 server, and the peers'
+servers of `bench.peers`.
 
 Each runs in a session of its own on 127.0.0.1, and is stopped when its `with` block
 ends, however it ends: SIGTERM first (a server finishes its requests and stops its
@@ -17,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,7 @@ class Server:
     admin: str
     key: str
     workers: int
+    pid: int  # of `imgorigin serve`; its workers, if any, are its children
 
 
 def free_port() -> int:
@@ -77,7 +79,7 @@ def running_server(data_dir: Path, env: dict[str, str], workers: int = 1) -> Ite
         command, env=env, stdout=subprocess.PIPE, bufsize=0, start_new_session=True
     )
     try:
-        yield parse_announcement(read_announcement(process))
+        yield parse_announcement(read_announcement(process), process.pid)
     finally:
         stop(process)
         if process.stdout is not None:
@@ -124,7 +126,7 @@ def read_announcement(process: subprocess.Popen[bytes]) -> list[str]:
         text += chunk.decode()
 
 
-def parse_announcement(lines: list[str]) -> Server:
+def parse_announcement(lines: list[str], pid: int) -> Server:
     values = {}
     for line in lines:
         label, _, value = line.rpartition(" ")
@@ -134,6 +136,7 @@ def parse_announcement(lines: list[str]) -> Server:
         admin=values["admin API"],
         key=lines[-1],
         workers=int(values["workers"]),
+        pid=pid,
     )
 
 
@@ -154,19 +157,49 @@ def moto_server(log: Path) -> Iterator[str]:
         stop(process)
 
 
-def wait_for_http(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+def wait_for_http(
+    url: str, process: subprocess.Popen[bytes], log: Path, name: str = "moto"
+) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(url, timeout=1):
                 return
         except urllib.error.HTTPError:
-            return  # an S3 error document is an answer
+            return  # an error document is an answer
         except OSError:
             if process.poll() is not None:
-                raise SystemExit(f"moto exited: {log.read_text()[-2000:]}") from None
+                raise SystemExit(f"{name} exited: {log.read_text()[-2000:]}") from None
             time.sleep(0.1)
-    raise SystemExit(f"moto did not answer at {url} within {STARTUP_TIMEOUT:.0f}s")
+    raise SystemExit(f"{name} did not answer at {url} within {STARTUP_TIMEOUT:.0f}s")
+
+
+@contextmanager
+def running_process(
+    name: str, command: list[str], ready_url: str, log: Path, env: dict[str, str] | None = None
+) -> Iterator[int]:
+    """A server of another project (a peer) running for the block, once `ready_url`
+    answers; its pid. Stopped by session: SIGTERM to every process in it (thumbor's
+    forked children do not hear their parent's), SIGKILL if it lingers."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    try:
+        wait_for_http(ready_url, process, log, name)
+        yield process.pid
+    finally:
+        stop_session(process)
+
+
+def stop_session(process: subprocess.Popen[bytes]) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with suppress(subprocess.TimeoutExpired):
+        process.wait(STOP_TIMEOUT)
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # whatever of the session is left
+    process.wait(STOP_TIMEOUT)
 
 
 def create_bucket(endpoint: str, name: str) -> None:
