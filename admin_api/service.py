@@ -47,10 +47,11 @@ from origin.errors import (
     PayloadTooLarge,
     UnsupportedMediaType,
 )
-from origin.pipeline.describe import Description, describe
+from origin.pipeline.describe import Description, describe_source
 from origin.pipeline.header import SourceLimits
 from origin.pipeline.pool import RenderPool
-from origin.pipeline.probe import Probe, probe
+from origin.pipeline.probe import Probe, probe_source
+from origin.pipeline.source import open_source
 from storage import BlobStore, original_key
 
 log = logging.getLogger(__name__)
@@ -446,8 +447,9 @@ def _analyse_and_hash(
 ) -> tuple[Probe, Description, str]:
     """What the upload is (refused if it is no image we take) and its hash. With `gps`,
     its analysis keeps where it was taken."""
-    found = probe(data, limits)
-    description = describe(data, limits, gps=gps, probed=found)
+    source = open_source(data)
+    found = probe_source(source, limits)
+    description = describe_source(source, found, size=len(data), gps=gps)
     return found, description, sha256 or hashlib.sha256(data).hexdigest()
 
 

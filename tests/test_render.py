@@ -208,3 +208,21 @@ def test_gif_keeps_no_wide_gamut_colours_it_cannot_label() -> None:
     spec = TransformSpec(format=OutputFormat.GIF, colour_space=ColourSpace.ORIGIN)
     red = images.encoded(render(p3, spec, LIMITS)).getpoint(8, 8)[:3]
     assert red[0] > 250 and red[1] < 10 and red[2] < 10
+
+
+def test_a_heic_is_decoded_once_per_upload_and_per_render(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HEVC has no shrink-on-load: each decode is of the whole picture, so the probe,
+    the analysis, trim and the load share one."""
+    from admin_api.service import _analyse_and_hash
+    from origin.pipeline import source
+
+    decodes = []
+    decode = source._heif_image
+    monkeypatch.setattr(source, "_heif_image", lambda data: decodes.append(1) or decode(data))
+    heic = images.heic()
+    _analyse_and_hash(heic, SourceLimits(10**8), None, False)
+    assert len(decodes) == 1
+    render(heic, TransformSpec(width=50, trim=True, format=OutputFormat.JPG), LIMITS)
+    assert len(decodes) == 2

@@ -24,8 +24,8 @@ from PIL import Image
 from origin.errors import Unprocessable
 from origin.pipeline.analysis import Location, read_colour_space, read_exif, read_location
 from origin.pipeline.header import SourceLimits
-from origin.pipeline.probe import Probe, probe
-from origin.pipeline.source import open_source
+from origin.pipeline.probe import Probe, probe_source
+from origin.pipeline.source import Source, open_source
 from origin.pipeline.steps import flatten, to_srgb
 from origin.pipeline.vips import VIPS_ERRORS
 from origin.spec import OutputFormat
@@ -74,14 +74,19 @@ class Description:
         return json.dumps(public, sort_keys=True, separators=(",", ":")).encode()
 
 
-def describe(
-    original: bytes, limits: SourceLimits, *, gps: bool = False, probed: Probe | None = None
-) -> Description:
+def describe(original: bytes, limits: SourceLimits, *, gps: bool = False) -> Description:
     """Typed errors for what is not an image, cannot be decoded or is over the limits:
-    those of the upload probe, which reads what an original is (`probed`: its answer,
-    when the caller has it already). With `gps`, where it was taken, if it says."""
-    probed = probed or probe(original, limits)
+    those of the upload probe, which reads what an original is. With `gps`, where it
+    was taken, if it says."""
     source = open_source(original)
+    probed = probe_source(source, limits)
+    return describe_source(source, probed, size=len(original), gps=gps)
+
+
+def describe_source(source: Source, probed: Probe, *, size: int, gps: bool = False) -> Description:
+    """The description of an original of `size` bytes that `probed` found `source`
+    to be: the upload opens and probes an original once, then describes it from the
+    same Source (one SVG check, one HEIC decode)."""
     try:
         header = source.image(access="sequential")  # metadata; no pixels are read
         has_profile = bool(header.get_typeof("icc-profile-data"))
@@ -110,7 +115,7 @@ def describe(
         width=probed.width,
         height=probed.height,
         format=probed.format,
-        bytes=len(original),
+        bytes=size,
         has_alpha=probed.has_alpha,
         frames=probed.frames,
         colour_space=colour_space.name,

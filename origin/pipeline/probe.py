@@ -8,7 +8,7 @@ import pyvips
 
 from origin.errors import Unprocessable
 from origin.pipeline.header import SourceLimits, read_header
-from origin.pipeline.source import open_source
+from origin.pipeline.source import Source, open_source
 from origin.pipeline.steps import flatten, to_srgb
 from origin.pipeline.vips import VIPS_ERRORS, reason
 
@@ -24,6 +24,11 @@ class Probe:
 
 
 def probe(data: bytes, limits: SourceLimits) -> Probe:
+    """probe_source on the bytes of an upload."""
+    return probe_source(open_source(data), limits)
+
+
+def probe_source(source: Source, limits: SourceLimits) -> Probe:
     """Identify and fully decode (at a small scale) an upload; typed errors otherwise.
 
     The small decode goes through the colour steps every render takes, so truncated,
@@ -31,7 +36,6 @@ def probe(data: bytes, limits: SourceLimits) -> Probe:
     at the first render; with shrink-on-load it costs little even for large JPEGs.
     Its per-band average is the picture's average colour (a placeholder's background).
     """
-    source = open_source(data)
     header = read_header(source, limits.max_pixels)
     limits.check_animation(header)
     try:

@@ -9,7 +9,7 @@ detection is never used, so it opens nothing we did not allowlist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pillow_heif
@@ -22,16 +22,20 @@ from origin.pipeline.formats import SOURCE_FORMATS, sniff
 _BANDS = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Source:
     format: str  # as formats.sniff names it
     data: bytes  # what the decoder reads: the original, or the sanitised SVG
+    # HEIC's pixels, decoded once for all the uses of one Source (an upload's probe
+    # and analysis, a render's trim and load): HEVC has no shrink-on-load, so each
+    # decode is of the whole picture.
+    _decoded: pyvips.Image | None = field(default=None, repr=False)
 
     def image(self, **options: Any) -> pyvips.Image:
         """The whole picture (its first page or frame unless `n` says otherwise),
         lazily where the format allows."""
         if self.format == "heic":
-            return _heif_image(self.data)
+            return self._heif()
         return pyvips.Image.new_from_buffer(self.data, "", **options)
 
     def thumbnail(self, width: int, **options: Any) -> pyvips.Image:
@@ -39,8 +43,13 @@ class Source:
         if self.format == "heic":
             # The loader's options (fail_on, n) are for libvips' own loaders.
             options.pop("option_string", None)
-            return pyvips.Image.thumbnail_image(_heif_image(self.data), width, **options)
+            return pyvips.Image.thumbnail_image(self._heif(), width, **options)
         return pyvips.Image.thumbnail_buffer(self.data, width, **options)
+
+    def _heif(self) -> pyvips.Image:
+        if self._decoded is None:
+            self._decoded = _heif_image(self.data)
+        return self._decoded
 
 
 def open_source(original: bytes) -> Source:
