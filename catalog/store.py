@@ -679,7 +679,7 @@ class OriginalLock:
                     new.status.value,
                     new.alt,
                     new.created_by,
-                    *_values(content),
+                    *content.column_values(),
                 )
             except asyncpg.UniqueViolationError as exc:
                 raise KeyConflict(new.key) from exc
@@ -730,7 +730,7 @@ class OriginalLock:
             image_id,
             version,
             created_by,
-            *_values(content),
+            *content.column_values(),
         )
 
     async def replace_original(
@@ -759,7 +759,7 @@ class OriginalLock:
                 image.id,
                 image.sha256,
                 image.version,
-                *_values(content),
+                *content.column_values(),
             )
             if version is None:
                 return None
@@ -773,10 +773,6 @@ async def _image(conn: asyncpg.Pool | asyncpg.Connection, image_id: str) -> Imag
 
 def _placeholders(first: int, count: int) -> str:
     return ", ".join(f"${n}" for n in range(first, first + count))
-
-
-def _values(content: Content) -> list[Any]:
-    return content.column_values()
 
 
 def _version(row: Any) -> ImageVersion:
