@@ -198,7 +198,7 @@ async def serve_image(request: web.Request) -> web.StreamResponse:
     image = await origin.resolve(library, key)
     fmt, negotiated = negotiate(asked.spec, request.headers.get(hdrs.ACCEPT), image.format)
     variant = Variant.of(image, asked.spec.for_output(fmt))
-    headers = variant_headers(variant, negotiated, origin.settings)
+    headers = variant_headers(variant, negotiated, origin.settings, asked.expires)
     if asked.download is not None:
         headers[hdrs.CONTENT_DISPOSITION] = attachment(asked.download)
     if not await origin.served_under(image, request.raw_path):
@@ -287,12 +287,16 @@ def attachment(filename: str) -> str:
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def variant_headers(variant: Variant, negotiated: bool, settings: OriginSettings) -> dict[str, str]:
+def variant_headers(
+    variant: Variant, negotiated: bool, settings: OriginSettings, expires: int | None = None
+) -> dict[str, str]:
+    """`expires`: when the URL stops working (unix seconds); no cache keeps it longer."""
     image = variant.image
     tags = (library_tag(image.library), image_tag(image.id))
+    lifetime = None if expires is None else int(expires - time.time())
     headers = {
         hdrs.ACCEPT_RANGES: "bytes",
-        hdrs.CACHE_CONTROL: settings.cache_control,
+        hdrs.CACHE_CONTROL: settings.cache_control(lifetime),
         hdrs.ETAG: variant.etag,
         hdrs.LAST_MODIFIED: format_datetime(image.updated_at.astimezone(UTC), usegmt=True),
         # What a CDN purges by: every variant of an image, or of a library.

@@ -239,6 +239,7 @@ class Request:
 
     spec: TransformSpec
     download: str | None = None  # dl: send as an attachment with this file name
+    expires: int | None = None  # unix seconds: no cache may keep the answer past them
 
 
 def parse(query_string: str, rules: LibrarySettings = DEFAULT_RULES) -> TransformSpec:
@@ -279,11 +280,11 @@ def read_pairs(
         fields[param.field] = param.parse(name, value)
     download = fields.pop("download", None)
     signed = fields.pop("signature", None) is not None or signed
-    fields.pop("expires", None)
+    expires = fields.pop("expires", None)
     spec = _spec(fields)
     if not signed:  # limits for URLs anyone can write, not for signed ones
         spec = _limited(spec, rules)
-    return Request(spec.normalised(), download)
+    return Request(spec.normalised(), download, expires)
 
 
 def _decoded(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:

@@ -120,12 +120,15 @@ class OriginSettings:
         },
     )
 
-    @property
-    def cache_control(self) -> str:
-        return (
-            f"public, max-age={self.max_age}, s-maxage={self.s_maxage}, "
-            f"stale-while-revalidate={self.stale_while_revalidate}"
-        )
+    def cache_control(self, lifetime: int | None = None) -> str:
+        """A variant's Cache-Control. `lifetime`: seconds its URL has left to live (a
+        signed URL's `expires`). No cache may keep it, or serve it stale, past that."""
+        max_age, s_maxage, stale = self.max_age, self.s_maxage, self.stale_while_revalidate
+        if lifetime is not None:
+            left = max(0, lifetime)
+            max_age, s_maxage = min(max_age, left), min(s_maxage, left)
+            stale = min(stale, left - max(max_age, s_maxage))
+        return f"public, max-age={max_age}, s-maxage={s_maxage}, stale-while-revalidate={stale}"
 
     @property
     def error_cache_control(self) -> str:

@@ -287,3 +287,41 @@ async def test_imgproxy_keys_in_the_catalog(tenant: Tenant, services: Services) 
             " VALUES ('sk_bad', $1, 'imgproxy', 'secret:hello')",
             library.id,
         )
+
+
+def ages(cache_control: str) -> dict[str, int]:
+    directives = (d.strip().partition("=") for d in cache_control.split(","))
+    return {name: int(value) for name, _, value in directives if value}
+
+
+async def test_an_expiring_url_is_cached_no_longer_than_it_lives(
+    origin: TestClient, admin: TestClient, tenant: Tenant, services: Services
+) -> None:
+    key, path = await published(admin, tenant, services, Scheme.NATIVE, "soon.jpg")
+    expires = int(time.time()) + 120
+    for query in (f"w=70&expires={expires}", f"w=70&expires={expires}&fm=png"):
+        response = await origin.get(f"{path}?{signing.sign(key, path, query)}")
+        assert response.status == 200, await response.text()
+        kept = ages(response.headers["Cache-Control"])
+        # Neither browsers nor shared caches keep it, or serve it stale, once it is dead.
+        assert 110 <= kept["max-age"] <= 120 and kept["s-maxage"] == kept["max-age"]
+        assert kept["stale-while-revalidate"] == 0
+        # A 304 says the same as the 200 it confirms.
+        etag = response.headers["ETag"]
+        again = await origin.get(
+            f"{path}?{signing.sign(key, path, query)}", headers={"If-None-Match": etag}
+        )
+        assert again.status == 304 and ages(again.headers["Cache-Control"])["s-maxage"] <= 120
+    # A URL that lives longer than the caches' own ages keeps them, stale window included,
+    # as far as it fits.
+    years = int(time.time()) + 2 * 31_536_000
+    response = await origin.get(f"{path}?{signing.sign(key, path, f'w=70&expires={years}')}")
+    assert ages(response.headers["Cache-Control"]) == {
+        "max-age": 86_400,
+        "s-maxage": 31_536_000,
+        "stale-while-revalidate": 86_400,
+    }
+    nearly = int(time.time()) + 31_536_000 + 3600
+    response = await origin.get(f"{path}?{signing.sign(key, path, f'w=70&expires={nearly}')}")
+    kept = ages(response.headers["Cache-Control"])
+    assert kept["s-maxage"] == 31_536_000 and 3500 <= kept["stale-while-revalidate"] <= 3600
