@@ -153,6 +153,9 @@ def test_imgproxy_rotation_turns_the_box_and_gravity_back() -> None:
         (f"/insecure/w:10/{b64('lib/cat.jpg')}", "lib", "cat.jpg", "w=10&fit=max"),
         (f"/insecure/{b64('lib/cat.jpg')}.gif", "lib", "cat.jpg", "fm=gif"),
         (f"/insecure/{b64('lib/a/cat.jpg')}==", "lib", "a/cat.jpg", ""),
+        # One leading slash, as Nuxt Image's imgproxy provider sends it.
+        ("/insecure/plain//lib/cat.jpg", "lib", "cat.jpg", ""),
+        (f"/insecure/{b64('/lib/cat.jpg')}", "lib", "cat.jpg", ""),
         # imgproxy lets the base64 be split into segments anywhere.
         (f"/Sig/{b64('lib/cat.jpg')[:5]}/{b64('lib/cat.jpg')[5:]}.png", "lib", "cat.jpg", "fm=png"),
     ],
@@ -184,6 +187,8 @@ def test_imgproxy_documented_signature_vector() -> None:
     [
         ("/insecure/w:100", "invalid_path"),  # no source
         ("/insecure/plain/lib", "invalid_path"),  # no key
+        ("/insecure/plain///lib/cat.jpg", "invalid_path"),  # one leading slash, not two
+        (f"/insecure/{b64('//lib/cat.jpg')}", "invalid_path"),
         ("/insecure/plain/http%3A%2F%2Fexample.com%2Fa.jpg", "invalid_path"),
         ("/insecure/plain/http://example.com/a.jpg", "invalid_path"),
         (f"/insecure/{b64('https://example.com/a.jpg')}", "invalid_path"),

@@ -67,6 +67,10 @@ async def test_one_picture_in_four_dialects_is_one_variant(
         ("/_ipx/w_320/{library}/cats/tom.jpg", (320, 213), "image/jpeg"),
         ("/_ipx/_/{library}/cats/tom.jpg", (1200, 800), "image/jpeg"),
         ("/_ipx/s_64x64,fit_fill,f_png/{library}/cats/tom.jpg", (64, 64), "image/png"),
+        # Nuxt Image's imgproxy provider: the source with a leading slash, plain and base64
+        ("/insecure/w:120/plain//{library}/cats/tom.jpg", (120, 80), "image/jpeg"),
+        ("/insecure/w:120/plain/%2F{library}/cats/tom.jpg@png", (120, 80), "image/png"),
+        ("/insecure/rs:fit:90:90/{slashed}", (90, 60), "image/jpeg"),
     ],
 )
 async def test_each_dialect_renders_what_it_asks_for(
@@ -74,8 +78,11 @@ async def test_each_dialect_renders_what_it_asks_for(
 ) -> None:
     import base64
 
-    source = base64.urlsafe_b64encode(f"{library}/cats/tom.jpg".encode()).decode().rstrip("=")
-    url = path.format(library=library, source=source)
+    def b64(text: str) -> str:
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    source, slashed = b64(f"{library}/cats/tom.jpg"), b64(f"/{library}/cats/tom.jpg")
+    url = path.format(library=library, source=source, slashed=slashed)
     response = await origin.get(URL(url, encoded=True), headers={"Accept": "image/avif,*/*"})
     assert response.status == 200, (url, await response.text())
     assert response.headers["Content-Type"] == mime
@@ -90,6 +97,7 @@ async def test_each_dialect_renders_what_it_asks_for(
         ("/insecure/w:abc/plain/{library}/cats/tom.jpg", 400, "invalid_parameter"),
         ("/insecure/w:10/plain/https://example.com/a.jpg", 400, "invalid_path"),
         ("/insecure/w:10/plain/{library}/no-such.jpg", 404, "image_not_found"),
+        ("/insecure/w:10/plain///{library}/cats/tom.jpg", 400, "invalid_path"),  # one "/" only
         ("/cdn-cgi/image/trim=1/{library}/cats/tom.jpg", 400, "unknown_parameter"),
         ("/cdn-cgi/image/width=x/{library}/cats/tom.jpg", 400, "invalid_parameter"),
         ("/_ipx/grayscale/{library}/cats/tom.jpg", 400, "unknown_parameter"),

@@ -111,7 +111,9 @@ def _imgproxy_source(segments: list[str]) -> tuple[str, str, str]:
         source = _base64url(encoded)
     if len(extensions) > 1:
         raise _bad_path("the source names more than one format")
-    return (*_image(source), extensions[0] if extensions else "")
+    # Nuxt Image's imgproxy provider sends its source as "/library/key", plain and
+    # base64 alike: one leading slash is taken, not more.
+    return (*_image(source.removeprefix("/")), extensions[0] if extensions else "")
 
 
 def _base64url(encoded: str) -> str:
