@@ -140,6 +140,7 @@ class _Body:
                     raise BadRequest("one file per upload", code="repeated_field")
                 data = await self.read(part, self.limit)
             else:
+                _known(part.name or "")  # before its size: a misnamed file is a wrong name
                 raw = await self.read(part, MAX_FIELD_BYTES)
                 _add_field(fields, part.name or "", raw.decode("utf-8", errors="strict"))
         if data is None:

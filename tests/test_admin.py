@@ -474,3 +474,22 @@ async def test_concurrent_uploads_do_not_exhaust_the_pool(
             timeout=60,
         )
         assert statuses == [201] * 14
+
+
+async def test_a_misnamed_file_field_is_unknown_not_too_large(
+    admin: TestClient, tenant: Tenant
+) -> None:
+    # `curl -F image=@cat.jpg`: the name is what is wrong, whatever the file's size.
+    big = images.jpeg(400, 300)
+    assert len(big) > 8192
+    form = FormData()
+    form.add_field("image", big, filename="cat.jpg", content_type="image/jpeg")
+    response = await admin.post(tenant.images, data=form, headers=tenant.auth())
+    assert response.status == 400 and await error_of(response) == "unknown_field"
+    assert "image" in (await response.json())["error"]["message"]
+    # A known field that is too long is still refused for its size.
+    form = FormData()
+    form.add_field("file", images.jpeg(10, 10), filename="a.jpg")
+    form.add_field("alt", "a" * 9000)
+    response = await admin.post(tenant.images, data=form, headers=tenant.auth())
+    assert response.status == 413
