@@ -711,7 +711,7 @@ def _upload_bodies(*, fields: bool) -> Schema:
         "description": "A `multipart/form-data` form with a `file` field"
         + (" and optional fields" if fields else " (and nothing else)")
         + "; or the image itself as the body with an `image/*` or "
-        "`application/octet-stream` Content-Type; or JSON with the image in base64 as "
+        "`application/octet-stream` Content-Type, or none; or JSON with the image in base64 as "
         "`data`. The format is detected from the bytes.",
         "content": {
             "multipart/form-data": {

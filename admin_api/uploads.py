@@ -175,6 +175,8 @@ async def read_upload(request: web.Request, limit: int, idle_timeout: float) -> 
             data = await body.multipart(fields)
         elif request.content_type == "application/json":
             data = await _json_upload(body, fields)
+        # No Content-Type at all reads as application/octet-stream (aiohttp's default, as
+        # RFC 9110 says): taken, since the bytes say what the image is either way.
         elif request.content_type.startswith("image/") or (
             request.content_type == "application/octet-stream"
         ):

@@ -476,6 +476,20 @@ async def test_concurrent_uploads_do_not_exhaust_the_pool(
         assert statuses == [201] * 14
 
 
+async def test_a_raw_upload_needs_no_content_type(admin: TestClient, tenant: Tenant) -> None:
+    # The bytes say what the image is; a client that sends no Content-Type is not wrong.
+    response = await admin.post(
+        tenant.images,
+        data=images.png(30, 20),
+        params={"key": "bare.png"},
+        headers=tenant.auth(),
+        skip_auto_headers=["Content-Type"],
+    )
+    assert response.status == 201, await response.text()
+    image = await response.json()
+    assert (image["format"], image["width"], image["key"]) == ("png", 30, "bare.png")
+
+
 async def test_a_misnamed_file_field_is_unknown_not_too_large(
     admin: TestClient, tenant: Tenant
 ) -> None:
