@@ -130,28 +130,37 @@ async def test_the_sweeper_keeps_an_image_published_meanwhile(
     assert (await admin.get(url, headers=tenant.auth())).status == 200
 
 
-# The caps of 50 tags an image and 20 webhooks a library hold under concurrent calls.
+# The caps of 50 tags an image and 20 webhooks a library hold under concurrent calls:
+# exactly as many calls succeed as the cap has room for, each of the others is the
+# cap's 400, and what is stored is exactly what the successful calls added.
 async def test_tag_cap_holds_under_concurrency(admin: TestClient, tenant: Tenant) -> None:
     tags = ",".join(f"t{i}" for i in range(48))
     body = await quick_upload(admin, tenant, unique_image(70, 41), key="tags.jpg", tags=tags)
     url = f"{tenant.images}/{body['id']}/tags/"
-    await asyncio.gather(*(admin.post(url + f"n{i}", headers=tenant.auth()) for i in range(6)))
+    added = [f"n{i}" for i in range(6)]
+    responses = await asyncio.gather(
+        *(admin.post(url + tag, headers=tenant.auth()) for tag in added)
+    )
+    accepted = [tag for tag, r in zip(added, responses, strict=True) if r.status == 200]
+    refused = [r for r in responses if r.status != 200]
+    assert len(accepted) == 2
+    assert [await error_of(r) for r in refused] == ["invalid_tag"] * 4
     response = await admin.get(f"{tenant.images}/{body['id']}", headers=tenant.auth())
-    assert len((await response.json())["tags"]) <= 50
+    assert sorted((await response.json())["tags"]) == sorted(tags.split(",") + accepted)
 
 
 async def test_webhook_cap_holds_under_concurrency(admin: TestClient, tenant: Tenant) -> None:
     url = f"/v1/libraries/{tenant.name}/webhooks"
-    await asyncio.gather(
-        *(
-            admin.post(
-                url, json={"url": f"https://example.com/h{i}"}, headers=tenant.auth(Role.ADMIN)
-            )
-            for i in range(30)
-        )
+    hooks = [f"https://example.com/h{i}" for i in range(30)]
+    responses = await asyncio.gather(
+        *(admin.post(url, json={"url": hook}, headers=tenant.auth(Role.ADMIN)) for hook in hooks)
     )
+    created = [(await r.json())["id"] for r in responses if r.status == 201]
+    refused = [r for r in responses if r.status != 201]
+    assert len(created) == 20
+    assert [await error_of(r) for r in refused] == ["too_many_webhooks"] * 10
     response = await admin.get(url, headers=tenant.auth(Role.ADMIN))
-    assert len((await response.json())["items"]) <= 20
+    assert sorted(hook["id"] for hook in (await response.json())["items"]) == sorted(created)
 
 
 # Uploads to a slow store do not hold pooled connections during the put: the origin

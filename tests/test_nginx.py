@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient
 from cache.purge import PURGE_KEY_HEADER
 from catalog import Status
 from imgorigin.app import Services, build_apps, open_services
+from imgorigin.nginxconf import NginxOptions
 from imgorigin.settings import Settings
 from tests.conftest import Tenant, new_tenant, upload
 from tests.images import encoded, flat, jpeg
@@ -66,10 +67,20 @@ class Front:
 
 
 @pytest.fixture
+def purge_allow() -> tuple[str, ...]:
+    """Who may call nginx's purge location; a test parametrizes it to change that."""
+    return NginxOptions.purge_allow
+
+
+@pytest.fixture
 async def front(
-    settings: Settings, tmp_path: Path, aiohttp_server, aiohttp_client
+    settings: Settings,
+    tmp_path: Path,
+    purge_allow: tuple[str, ...],
+    aiohttp_server,
+    aiohttp_client,
 ) -> AsyncIterator[Front]:
-    nginx = Nginx(tmp_path / "nginx", upstreams=())
+    nginx = Nginx(tmp_path / "nginx", upstreams=(), purge_allow=purge_allow)
     settings = dataclasses.replace(
         settings,
         purge=dataclasses.replace(settings.purge, nginx_purge_urls=nginx.purge_url),
@@ -333,14 +344,22 @@ async def test_the_admin_api_is_not_reachable_through_nginx(front: Front, tenant
     assert front.reached[path] == 1
 
 
-async def test_only_allowed_hosts_may_purge(tmp_path: Path) -> None:
-    nginx = Nginx(tmp_path / "nginx", upstreams=("127.0.0.1:9",), purge_allow=("192.0.2.1",))
-    nginx.start()
-    try:
-        async with (
-            aiohttp.ClientSession() as client,
-            client.get(nginx.purge_url, headers={PURGE_KEY_HEADER: "other/lib/k.jpg"}) as response,
-        ):
-            assert response.status == 403
-    finally:
-        nginx.stop()
+# Every address but the tests' own, which is where the origin calls from too.
+@pytest.mark.parametrize("purge_allow", [("192.0.2.1",)])
+async def test_only_allowed_hosts_may_purge(front: Front, tenant: Tenant) -> None:
+    await published(front, tenant, jpeg(300, 200), "kept.jpg")
+    path = f"/{tenant.name}/kept.jpg?w=40"
+    _, body = await front.get(path)
+    # The very key the entry is cached under: an allowed host would evict it.
+    async with front.client.get(
+        front.nginx.purge_url, headers={PURGE_KEY_HEADER: f"other{path}"}
+    ) as refused:
+        assert refused.status == 403
+    purged = await front.admin.post(
+        "/v1/purge", json={"library": tenant.name, "keys": ["kept.jpg"]}, headers=tenant.auth()
+    )
+    report = await purged.json()
+    assert not report["complete"] and not report["hooks"]["nginx"]["ok"], report
+    response, again = await front.get(path)
+    assert response.headers["X-Cache-Status"] == "HIT" and again == body
+    assert front.reached[path] == 1
