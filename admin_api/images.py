@@ -11,17 +11,9 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from admin_api.auth import authorize
+from admin_api.fields import MAX_ALT, MAX_TAGS, UploadForm, field_alt, field_key, field_tags
 from admin_api.service import ADMIN, Admin
-from admin_api.uploads import (
-    MAX_ALT,
-    MAX_TAGS,
-    UploadForm,
-    field_alt,
-    field_key,
-    field_tags,
-    read_json,
-    read_upload,
-)
+from admin_api.uploads import read_json, read_upload
 from catalog import (
     UNSET,
     ApiKey,

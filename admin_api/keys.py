@@ -12,14 +12,13 @@ from typing import Any
 from aiohttp import web
 
 from admin_api.auth import authenticate, permit, require
-from admin_api.service import ADMIN
+from admin_api.service import ADMIN, MAX_KEY_LIFETIME
 from admin_api.uploads import read_json
 from catalog import ApiKeyRecord, Library, Role
 from origin.errors import BadRequest, NotFound
 
 MAX_KEY_BODY = 4096
 MAX_NAME = 200
-MAX_LIFETIME = timedelta(days=3660)
 
 
 def key_json(record: ApiKeyRecord) -> dict[str, Any]:
@@ -46,7 +45,7 @@ def _expiry(body: dict[str, Any]) -> datetime | None:
     now = datetime.now(UTC)
     if body.get("expires_in") is not None:
         seconds = body["expires_in"]
-        if type(seconds) is not int or not 0 < seconds <= MAX_LIFETIME.total_seconds():
+        if type(seconds) is not int or not 0 < seconds <= MAX_KEY_LIFETIME.total_seconds():
             raise BadRequest("expires_in is seconds, up to ten years", code="invalid_expiry")
         return now + timedelta(seconds=seconds)
     if body.get("expires_at") is not None:
@@ -54,7 +53,7 @@ def _expiry(body: dict[str, Any]) -> datetime | None:
             moment = datetime.fromisoformat(body["expires_at"])
         except (TypeError, ValueError):
             moment = None
-        if moment is None or moment.tzinfo is None or not now < moment < now + MAX_LIFETIME:
+        if moment is None or moment.tzinfo is None or not now < moment < now + MAX_KEY_LIFETIME:
             raise BadRequest(
                 "expires_at is an ISO 8601 time with a zone, within ten years",
                 code="invalid_expiry",

@@ -7,65 +7,12 @@ from typing import Any
 from aiohttp import web
 
 from admin_api.auth import authenticate, authorize, require
-from admin_api.service import ADMIN
+from admin_api.service import ADMIN, library_json, patched_settings
 from admin_api.uploads import read_json
-from catalog import (
-    Catalog,
-    InvalidName,
-    InvalidSettings,
-    Library,
-    LibraryExists,
-    LibrarySettings,
-    Role,
-    check_library_name,
-)
-from origin import dialect
+from catalog import InvalidName, LibraryExists, LibrarySettings, Role, check_library_name
 from origin.errors import BadRequest, Conflict
-from origin.pipeline.formats import SOURCE_FORMATS
 
 MAX_SETTINGS_BYTES = 64 * 1024
-
-
-async def library_json(catalog: Catalog, library: Library) -> dict[str, Any]:
-    settings = await catalog.library_settings(library)
-    keys = await catalog.signing_keys(library)
-    return {
-        "name": library.name,
-        "created_at": library.created_at.isoformat(),
-        "settings": settings.to_json(),
-        # Secrets are shown once, when a key is made (`imgorigin signing create-key`).
-        "signing_keys": [{"id": key.id, "scheme": key.scheme.value} for key in keys],
-    }
-
-
-def patched(current: LibrarySettings, changes: dict[str, Any]) -> LibrarySettings:
-    """`current` with `changes` (a partial settings object) applied and checked;
-    every preset must be a query the origin would accept, every format one it reads."""
-    try:
-        settings = LibrarySettings.from_json({**current.to_json(), **changes})
-    except InvalidSettings as exc:
-        raise BadRequest(str(exc), code="invalid_settings") from None
-    for name, query in settings.presets.items():
-        dialect.check_preset(name, query)
-        if not _storable(query):
-            raise BadRequest(f"preset {name!r}: NUL or a lone surrogate", code="invalid_preset")
-    unknown = set(settings.allowed_formats) - set(SOURCE_FORMATS)
-    if unknown:
-        raise BadRequest(
-            f"allowed_formats: {', '.join(sorted(unknown))} unknown; "
-            f"formats are {', '.join(SOURCE_FORMATS)}",
-            code="invalid_settings",
-        )
-    return settings
-
-
-def _storable(text: str) -> bool:
-    """Text PostgreSQL can hold: UTF-8 (no lone surrogates), without NUL."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in text
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -86,7 +33,7 @@ async def create_library(request: web.Request) -> web.Response:
         name = check_library_name(name if isinstance(name, str) else "")
     except InvalidName as exc:
         raise BadRequest(str(exc), code="invalid_library") from None
-    settings = patched(LibrarySettings(), body.get("settings", {}))
+    settings = patched_settings(LibrarySettings(), body.get("settings", {}))
     try:
         library = await admin.catalog.create_library(name, settings)
     except LibraryExists:
@@ -117,7 +64,7 @@ async def patch_library(request: web.Request) -> web.Response:
     changes = await _body(request)
     if set(changes) == {"settings"} and isinstance(changes["settings"], dict):
         changes = changes["settings"]
-    settings = patched(await admin.catalog.library_settings(library), changes)
+    settings = patched_settings(await admin.catalog.library_settings(library), changes)
     await admin.catalog.set_library_settings(library, settings)
     await admin.policies.invalidate(library.name, "")  # every process serves the new rules
     return web.json_response(await library_json(admin.catalog, library))

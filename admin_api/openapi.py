@@ -15,10 +15,10 @@ from typing import Any
 
 from aiohttp import web
 
+from admin_api.fields import MAX_ALT, MAX_TAGS
 from admin_api.images import MAX_PAGE, USER_HEADER
 from admin_api.keys import MAX_NAME
 from admin_api.purge import MAX_PURGE_ITEMS
-from admin_api.uploads import MAX_ALT, MAX_TAGS
 from admin_api.webhooks import EVENTS, MAX_URL, MAX_WEBHOOKS
 from catalog.naming import RESERVED_LIBRARIES
 from origin.pipeline.analysis import COLOUR_SPACES, MAX_TEXT

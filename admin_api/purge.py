@@ -7,10 +7,9 @@ from typing import Any
 from aiohttp import web
 
 from admin_api.auth import authenticate, permit
-from admin_api.service import ADMIN, Admin, is_image_id, purge_target
+from admin_api.service import ADMIN
 from admin_api.uploads import read_json
-from cache import PurgeTarget
-from catalog import InvalidName, Library, Role, check_image_key
+from catalog import Role
 from origin.errors import BadRequest
 
 MAX_PURGE_BODY = 64 * 1024
@@ -34,37 +33,7 @@ async def purge(request: web.Request) -> web.Response:
         raise BadRequest("give images or keys (or neither), nothing else", code="invalid_purge")
     images = _names(body, "images") if "images" in body else None
     keys = _names(body, "keys") if "keys" in body else None
-    return web.json_response(await purge_library(admin, library, images=images, keys=keys))
-
-
-async def purge_library(
-    admin: Admin,
-    library: Library,
-    *,
-    images: list[str] | None = None,
-    keys: list[str] | None = None,
-) -> dict[str, Any]:
-    """Purge these images (by id) or keys of the library, or with neither all of it;
-    the report, as POST /v1/purge answers it (and `imgorigin purge` prints it)."""
-    if images is not None:
-        ids = [n for n in images if is_image_id(n)]  # others cannot exist
-        found = await admin.catalog.images_by(library, "id", ids)
-        missing = sorted(set(images) - {image.id for image in found})
-        target = purge_target(library, *found)
-    elif keys is not None:
-        valid = [n for n in keys if _is_key(n)]
-        found = await admin.catalog.images_by(library, "key", valid)
-        missing = sorted(set(keys) - {image.key for image in found})
-        target = purge_target(library, *found, keys=tuple(valid))
-    else:
-        live = await admin.catalog.live_image_ids(library)
-        target = PurgeTarget(library.name, library.id, tuple(live), whole_library=True)
-        missing = []
-    report = await admin.purge(target)
-    answer = {"library": library.name, "images": len(target.image_ids), "missing": missing}
-    answer |= report.to_json()
-    admin.events.emit(library, "purge.completed", answer | {"image_ids": list(target.image_ids)})
-    return answer
+    return web.json_response(await admin.purge_library(library, images=images, keys=keys))
 
 
 def _names(body: dict[str, Any], field: str) -> list[str]:
@@ -78,14 +47,6 @@ def _names(body: dict[str, Any], field: str) -> list[str]:
             f"{field}: a list of 1 to {MAX_PURGE_ITEMS} strings is expected", code="invalid_purge"
         )
     return names
-
-
-def _is_key(name: str) -> bool:
-    try:
-        check_image_key(name)
-    except InvalidName:
-        return False
-    return True
 
 
 def add_routes(app: web.Application) -> None:

@@ -13,19 +13,22 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
 from aiohttp import web
 
+from admin_api.fields import MAX_TAGS, Upload
 from admin_api.settings import AdminSettings
-from admin_api.uploads import MAX_TAGS, Upload
 from cache import Purger, PurgeReport, PurgeTarget
 from catalog import (
     UNSET,
     Catalog,
     Content,
     Image,
+    InvalidName,
+    InvalidSettings,
     KeyConflict,
     Library,
     LibrarySettings,
@@ -36,7 +39,9 @@ from catalog import (
     Resolver,
     Status,
     UrlPolicy,
+    check_image_key,
 )
+from origin import dialect
 from origin.counters import ServeCounters
 from origin.errors import (
     BadRequest,
@@ -48,6 +53,7 @@ from origin.errors import (
     UnsupportedMediaType,
 )
 from origin.pipeline.describe import Description, describe_source
+from origin.pipeline.formats import SOURCE_FORMATS
 from origin.pipeline.header import SourceLimits
 from origin.pipeline.pool import RenderPool
 from origin.pipeline.probe import Probe, probe_source
@@ -62,6 +68,7 @@ _EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
 # that never ended: far longer than a put and a commit take (the upload was read first).
 UNSETTLED_GRACE = 3600.0
 _IMAGE_ID = re.compile(r"[a-z2-7]{16}", re.ASCII)
+MAX_KEY_LIFETIME = timedelta(days=3660)  # an API key's, ten years
 
 
 def new_image_id() -> str:
@@ -311,6 +318,35 @@ class Admin:
         )
         return report
 
+    async def purge_library(
+        self,
+        library: Library,
+        *,
+        images: list[str] | None = None,
+        keys: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Purge these images (by id) or keys of the library, or with neither all of it;
+        the report, as POST /v1/purge answers it (and `imgorigin purge` prints it)."""
+        if images is not None:
+            ids = [n for n in images if is_image_id(n)]  # others cannot exist
+            found = await self.catalog.images_by(library, "id", ids)
+            missing = sorted(set(images) - {image.id for image in found})
+            target = purge_target(library, *found)
+        elif keys is not None:
+            valid = [n for n in keys if _is_image_key(n)]
+            found = await self.catalog.images_by(library, "key", valid)
+            missing = sorted(set(keys) - {image.key for image in found})
+            target = purge_target(library, *found, keys=tuple(valid))
+        else:
+            live = await self.catalog.live_image_ids(library)
+            target = PurgeTarget(library.name, library.id, tuple(live), whole_library=True)
+            missing = []
+        report = await self.purge(target)
+        answer = {"library": library.name, "images": len(target.image_ids), "missing": missing}
+        answer |= report.to_json()
+        self.events.emit(library, "purge.completed", answer | {"image_ids": list(target.image_ids)})
+        return answer
+
     async def image(self, library: Library, image_id: str) -> Image:
         """A live image of the library; 404 otherwise."""
         image = await self.catalog.get_image(library, image_id) if is_image_id(image_id) else None
@@ -475,3 +511,53 @@ def purge_target(library: Library, *images: Image, keys: tuple[str, ...] = ()) -
     served_keys = tuple(dict.fromkeys([*(i.key for i in images), *keys]))
     ids = tuple(dict.fromkeys(i.id for i in images))
     return PurgeTarget(library.name, library.id, ids, served_keys)
+
+
+async def library_json(catalog: Catalog, library: Library) -> dict[str, Any]:
+    settings = await catalog.library_settings(library)
+    keys = await catalog.signing_keys(library)
+    return {
+        "name": library.name,
+        "created_at": library.created_at.isoformat(),
+        "settings": settings.to_json(),
+        # Secrets are shown once, when a key is made (`imgorigin signing create-key`).
+        "signing_keys": [{"id": key.id, "scheme": key.scheme.value} for key in keys],
+    }
+
+
+def patched_settings(current: LibrarySettings, changes: dict[str, Any]) -> LibrarySettings:
+    """`current` with `changes` (a partial settings object) applied and checked;
+    every preset must be a query the origin would accept, every format one it reads."""
+    try:
+        settings = LibrarySettings.from_json({**current.to_json(), **changes})
+    except InvalidSettings as exc:
+        raise BadRequest(str(exc), code="invalid_settings") from None
+    for name, query in settings.presets.items():
+        dialect.check_preset(name, query)
+        if not _storable(query):
+            raise BadRequest(f"preset {name!r}: NUL or a lone surrogate", code="invalid_preset")
+    unknown = set(settings.allowed_formats) - set(SOURCE_FORMATS)
+    if unknown:
+        raise BadRequest(
+            f"allowed_formats: {', '.join(sorted(unknown))} unknown; "
+            f"formats are {', '.join(SOURCE_FORMATS)}",
+            code="invalid_settings",
+        )
+    return settings
+
+
+def _storable(text: str) -> bool:
+    """Text PostgreSQL can hold: UTF-8 (no lone surrogates), without NUL."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+def _is_image_key(name: str) -> bool:
+    try:
+        check_image_key(name)
+    except InvalidName:
+        return False
+    return True

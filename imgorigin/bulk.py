@@ -24,8 +24,8 @@ from typing import TextIO, TypeVar
 import aiohttp
 from botocore.exceptions import BotoCoreError, ClientError
 
+from admin_api.fields import Upload, UploadForm, field_key
 from admin_api.service import Admin
-from admin_api.uploads import Upload, UploadForm, field_key
 from cache import FlightTimeout, Outcome
 from catalog import Image, ImageQuery, Library, LibrarySettings, Sort, Status, decode_cursor
 from imgorigin.app import Services, create_origin

@@ -15,10 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from admin_api.keys import MAX_LIFETIME
-from admin_api.libraries import library_json, patched
-from admin_api.purge import purge_library
-from admin_api.uploads import field_tags
+from admin_api.fields import field_tags
+from admin_api.service import MAX_KEY_LIFETIME, library_json, patched_settings
 from catalog import UNAVAILABLE as CATALOG_UNAVAILABLE
 from catalog import (
     Catalog,
@@ -58,7 +56,7 @@ def _key_id(value: str) -> int:
 
 
 def _lifetime(value: str) -> int:
-    limit = int(MAX_LIFETIME.total_seconds())
+    limit = int(MAX_KEY_LIFETIME.total_seconds())
     if not (value.isascii() and value.isdigit() and 0 < int(value) <= limit):
         raise argparse.ArgumentTypeError(f"{value!r}: seconds, from 1 to {limit} (ten years)")
     return int(value)
@@ -362,7 +360,7 @@ def library_settings(text: str) -> LibrarySettings:
     if not isinstance(changes, dict):
         raise CommandError("--settings is a JSON object: '{\"presets\": {...}, ...}'")
     try:
-        return patched(LibrarySettings(), changes)
+        return patched_settings(LibrarySettings(), changes)
     except BadRequest as exc:
         raise CommandError(f"--settings: {exc.message}") from None
 
@@ -405,7 +403,7 @@ async def warm_variants(settings: Settings, args: argparse.Namespace) -> int:
 async def purge(settings: Settings, args: argparse.Namespace) -> None:
     async with open_services(settings) as services:
         library = await existing_library(services.catalog, args.library)
-        report = await purge_library(services.admin, library, images=args.images, keys=args.keys)
+        report = await services.admin.purge_library(library, images=args.images, keys=args.keys)
     print(json.dumps(report, indent=2))
 
 

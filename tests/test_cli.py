@@ -29,7 +29,7 @@ import pytest
 from aiobotocore.session import AioSession
 from aiohttp.test_utils import TestClient
 
-from admin_api.uploads import Upload, UploadForm
+from admin_api.fields import Upload, UploadForm
 from catalog import ImageQuery, LibrarySettings, Scheme, SigningKey, Sort, Status
 from imgorigin.app import Services
 from imgorigin.bulk import Progress
