@@ -60,7 +60,8 @@ EXPOSE 8080 8081
 # Liveness of the origin port; /readyz is the readiness check (PostgreSQL, S3, Redis).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('IMGORIGIN_ORIGIN_PORT', '8080'), timeout=4)" || exit 1
-# `serve` without --demo; workers from IMGORIGIN_WORKERS (or append `--workers N`).
+# `serve` without --demo: a worker per CPU the container may use (its cgroup CPU quota,
+# e.g. `docker run --cpus 2`); IMGORIGIN_WORKERS or `--workers N` sets the count.
 # Other commands run the same way: `docker compose exec origin imgorigin keys create ...`.
 # On SIGTERM, requests in flight get IMGORIGIN_RENDER_TIMEOUT + 5 s (25 s by default):
 # stop with a longer timeout than Docker's 10 s (compose: stop_grace_period).

@@ -88,7 +88,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--origin-port", type=int, help="public origin port (default 8080)")
     serve.add_argument("--admin-port", type=int, help="admin API port (default 8081)")
     serve.add_argument(
-        "--workers", type=int, help="processes sharing the ports (default 1; about one per core)"
+        "--workers",
+        type=int,
+        help="processes sharing the ports (default: one per available CPU, cgroup quota included)",
     )
     serve.add_argument(
         "--demo",

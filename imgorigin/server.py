@@ -1,6 +1,7 @@
 """Running the service: one process, or N worker processes sharing the ports.
 
-With `--workers N`, the parent resolves the database (starting the embedded
+By default one worker per available CPU (imgorigin/machine.py); with one, the
+process serves alone. With several, the parent resolves the database (starting the embedded
 PostgreSQL once, for all), migrates, and spawns N workers. Each worker has its own
 event loop, database pool and render pool, and binds both ports with SO_REUSEPORT,
 so the kernel spreads connections over them. The parent restarts a worker that dies
@@ -31,6 +32,7 @@ from aiohttp.log import access_logger as access_log
 from admin_api.service import sweep_forever
 from catalog import Catalog, Role
 from imgorigin.app import Services, build_apps, database_url, open_catalog, open_services
+from imgorigin.machine import fit_to_machine
 from imgorigin.settings import Settings
 
 log = logging.getLogger("imgorigin")
@@ -160,6 +162,7 @@ def limit_malloc() -> None:
 
 def serve(settings: Settings, demo: bool) -> None:
     limit_malloc()
+    settings = fit_to_machine(settings)
     if settings.server.workers == 1:
         asyncio.run(run(settings, lambda urls, key: announce(urls, 1, key), demo))
     else:

@@ -53,13 +53,15 @@ class ServerSettings:
         },
     )
     workers: int = field(
-        default=1,
+        default=0,
         metadata={
             "env": "IMGORIGIN_WORKERS",
-            "min": 1,
+            "min": 0,
             "max": 256,
             "help": "Processes serving both ports (SO_REUSEPORT), each with its own event "
-            "loop and render pool; about one per core. Also `--workers`.",
+            "loop and render pool. 0 means one per CPU this process may use (its CPU "
+            "affinity and any cgroup CPU quota, as in a container), and then "
+            "IMGORIGIN_RENDER_WORKERS=0 shares those CPUs among the workers. Also `--workers`.",
         },
     )
     log_level: str = field(

@@ -16,7 +16,8 @@ class OriginSettings:
         metadata={
             "env": "IMGORIGIN_RENDER_WORKERS",
             "min": 0,
-            "help": "Renders run at once per process (threads). 0 means one per CPU core.",
+            "help": "Renders run at once per process (threads). 0 means the available CPUs "
+            "shared among `imgorigin serve`'s workers (at least one each).",
         },
     )
     render_queue: int = field(

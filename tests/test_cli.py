@@ -34,6 +34,7 @@ from catalog import ImageQuery, LibrarySettings, Scheme, SigningKey, Sort, Statu
 from imgorigin.app import Services
 from imgorigin.bulk import Progress
 from imgorigin.cli import main
+from imgorigin.machine import available_cpus
 from origin import signing
 from tests import images
 from tests.processes import EXE, Served, clean_env, free_port
@@ -52,7 +53,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
     assert server.lines[:3] == [
         f"origin     {server.origin}",
         f"admin API  {server.admin}",
-        "workers    1",
+        # The default: a worker per available CPU, all on one embedded PostgreSQL.
+        f"workers    {available_cpus()}",
     ]
     yield server
     server.stop()

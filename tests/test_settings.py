@@ -63,7 +63,7 @@ def test_from_env_reads_and_converts() -> None:
         {"IMGORIGIN_LOG_LEVEL": "LOUD"},
         {"IMGORIGIN_RENDER_QUEUE": "-1"},
         {"IMGORIGIN_RENDER_LEASE": "0"},
-        {"IMGORIGIN_WORKERS": "0"},
+        {"IMGORIGIN_WORKERS": "-1"},
         {"IMGORIGIN_WORKERS": "257"},
         {"IMGORIGIN_S3_MAX_ATTEMPTS": "0"},
         {"IMGORIGIN_REDIS_URL": "http://x"},
