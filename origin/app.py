@@ -16,22 +16,14 @@ from urllib.parse import quote
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
-from yarl import URL
 
 from cache import Outcome, ServedUris, VariantCache, etag, image_tag, library_tag, variant_key
 from catalog import UNAVAILABLE as CATALOG_UNAVAILABLE
-from catalog import (
-    Image,
-    InvalidName,
-    LibrarySettings,
-    Resolver,
-    UrlPolicy,
-    check_image_key,
-    check_library_name,
-)
-from origin import adapters, dialect, ranges, signing
+from catalog import Image, Resolver, UrlPolicy
+from origin import dialect, ranges, url
+from origin.adapters import Address
 from origin.counters import ServeCounters
-from origin.errors import BadRequest, HTTPError, NotFound, error_middleware
+from origin.errors import HTTPError, NotFound, error_middleware
 from origin.negotiate import negotiate
 from origin.pipeline.pool import RenderPool
 from origin.pipeline.render import render
@@ -97,29 +89,46 @@ class Origin:
     probes: tuple[Probe, ...] = field(default=())
     counters: ServeCounters | None = None  # renders and hits per library
 
-    async def request_for(self, library: str, url: URL) -> dialect.Request:
-        """A native URL's request under its library's rules (presets, limits); 400 or
-        403 when the URL may not be served, decided before anything is looked up by
-        key, so unsigned requests cannot probe which keys exist."""
-        policy = await self.policies.resolve(library, "")
-        asked = dialect.read(url.query_string, _rules(policy))
-        if policy is not None:  # no such library: its images are simply not found
-            signing.check(policy, url.raw_path, url.raw_query_string, time.time())
-        return asked
-
-    async def request_at(self, found: adapters.Address) -> dialect.Request:
-        """The same for an imgproxy, Cloudflare or ipx path."""
-        policy = await self.policies.resolve(found.library, "")
-        signed = policy is not None and signing.check_path_signature(
-            policy, found.signature, found.signed_path
-        )
-        return adapters.read(found, _rules(policy), signed=signed)
+    async def admit(self, parsed: Address) -> dialect.Request:
+        """The request a parsed URL makes under its library's policy; 400 or 403 when
+        it may not be served (see url.admit)."""
+        policy = await self.policies.resolve(parsed.library, "")
+        return url.admit(parsed, policy, time.time())
 
     async def resolve(self, library: str, key: str) -> Image:
         image = await self.resolver.resolve(library, key)
         if image is None:
             raise _not_found(library, key)
         return image
+
+    async def variant_for(
+        self, request: web.Request, image: Image, asked: dialect.Request
+    ) -> tuple[Variant, dict[str, str]]:
+        """The variant of `image` a request gets (its format negotiated by Accept),
+        and the headers to answer with."""
+        fmt, negotiated = negotiate(asked.spec, request.headers.get(hdrs.ACCEPT), image.format)
+        variant = Variant.of(image, asked.spec.for_output(fmt))
+        headers = variant_headers(variant, negotiated, self.settings, asked.expires)
+        if asked.download is not None:
+            headers[hdrs.CONTENT_DISPOSITION] = attachment(asked.download)
+        if not await self.served_under(image, request.raw_path):
+            headers[hdrs.CACHE_CONTROL] = "private, no-store"
+        return variant, headers
+
+    async def deliver(
+        self, request: web.Request, variant: Variant, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        """304 when the client has it; else the stored variant, or a render of it."""
+        if etag_matches(request, variant.etag):
+            return web.Response(status=304, headers=headers)
+        async with self.variants.stored(variant.key) as stored:
+            if stored is not None:
+                self.count(variant.image, Outcome.HIT)
+                return await send_stored(request, stored, variant, headers)
+        data, outcome = await self.fetch(variant)
+        self.count(variant.image, outcome)
+        headers["X-Cache"] = outcome.value
+        return send_rendered(request, data, variant, headers)
 
     async def fetch(self, variant: Variant) -> tuple[bytes, Outcome]:
         async def render_variant() -> bytes:
@@ -165,20 +174,6 @@ class Origin:
 ORIGIN = web.AppKey("origin", Origin)
 
 
-def _rules(policy: UrlPolicy | None) -> LibrarySettings:
-    return policy.settings if policy is not None else dialect.DEFAULT_RULES
-
-
-def image_address(request: web.Request) -> tuple[str, str]:
-    try:
-        return (
-            check_library_name(request.match_info["library"]),
-            check_image_key(request.match_info["key"]),
-        )
-    except InvalidName as exc:
-        raise BadRequest(str(exc), code="invalid_key") from None
-
-
 def etag_matches(request: web.Request, tag: str) -> bool:
     header = request.headers.get(hdrs.IF_NONE_MATCH, "")
     candidates = {c.strip().removeprefix("W/") for c in header.split(",")}
@@ -186,33 +181,14 @@ def etag_matches(request: web.Request, tag: str) -> bool:
 
 
 async def serve_image(request: web.Request) -> web.StreamResponse:
+    """The read path of DESIGN.md, one step a line."""
     origin = request.app[ORIGIN]
-    # The raw path: an imgproxy signature covers it as sent, escapes and all.
-    found = adapters.address(request.rel_url.raw_path)
-    if found is None:
-        library, key = image_address(request)
-        asked = await origin.request_for(library, request.rel_url)
-    else:
-        library, key = found.library, found.key
-        asked = await origin.request_at(found)
-    image = await origin.resolve(library, key)
-    fmt, negotiated = negotiate(asked.spec, request.headers.get(hdrs.ACCEPT), image.format)
-    variant = Variant.of(image, asked.spec.for_output(fmt))
-    headers = variant_headers(variant, negotiated, origin.settings, asked.expires)
-    if asked.download is not None:
-        headers[hdrs.CONTENT_DISPOSITION] = attachment(asked.download)
-    if not await origin.served_under(image, request.raw_path):
-        headers[hdrs.CACHE_CONTROL] = "private, no-store"
-    if etag_matches(request, variant.etag):
-        return web.Response(status=304, headers=headers)
-    async with origin.variants.stored(variant.key) as stored:
-        if stored is not None:
-            origin.count(image, Outcome.HIT)
-            return await send_stored(request, stored, variant, headers)
-    data, outcome = await origin.fetch(variant)
-    origin.count(image, outcome)
-    headers["X-Cache"] = outcome.value
-    return send_rendered(request, data, variant, headers)
+    # Raw as sent: an imgproxy signature covers the path, escapes and all.
+    parsed = url.parse(request.rel_url.raw_path, request.rel_url.raw_query_string)
+    asked = await origin.admit(parsed)
+    image = await origin.resolve(parsed.library, parsed.key)
+    variant, headers = await origin.variant_for(request, image, asked)
+    return await origin.deliver(request, variant, headers)
 
 
 def send_rendered(

@@ -252,7 +252,7 @@ def read(
 ) -> Request:
     """Read a raw query string under a library's rules; BadRequest on any mistake.
     `signed`: read it as a signed URL's query, spared the limits (see read_pairs)."""
-    return read_pairs(_pairs(query_string), rules, signed=signed)
+    return read_pairs(pairs(query_string), rules, signed=signed)
 
 
 def read_pairs(
@@ -343,7 +343,8 @@ def _limited(spec: TransformSpec, rules: LibrarySettings) -> TransformSpec:
     return replace(spec, width=width, height=height, quality=min(spec.quality, rules.max_quality))
 
 
-def _pairs(query_string: str) -> list[tuple[str, str]]:
+def pairs(query_string: str) -> list[tuple[str, str]]:
+    """A query string's (name, value) pairs, decoded; 400 when it cannot be read."""
     try:
         return parse_qsl(
             query_string, keep_blank_values=True, max_num_fields=MAX_PARAMETERS, errors="strict"
@@ -356,14 +357,14 @@ def _preset(name: str, rules: LibrarySettings) -> dict[str, str]:
     query = rules.presets.get(name)
     if query is None:
         raise BadRequest(f"this library has no preset {name!r}", code="unknown_preset")
-    return _decoded(_pairs(query))
+    return _decoded(pairs(query))
 
 
 def check_preset(name: str, query: str) -> None:
     """Raise BadRequest unless `query` is a valid preset: parameters of the picture,
     each at most once, and no preset of its own."""
     try:
-        if set(_decoded(_pairs(query))) & (URL_PARAMETERS | {"p", "preset"}):
+        if set(_decoded(pairs(query))) & (URL_PARAMETERS | {"p", "preset"}):
             raise BadRequest("it may not name s, expires or another preset")
         parse(query)
     except BadRequest as exc:

@@ -41,6 +41,9 @@ class Address:
     pairs: tuple[Pair, ...]
     signature: str | None = None
     signed_path: str = ""  # from the "/" after the signature segment, raw as sent
+    # A native URL's query as sent, which its `s` signs (signed_path is then the
+    # whole path); None for the path dialects.
+    query: str | None = None
 
 
 def _invalid(option: str, value: str, expected: str) -> BadRequest:
