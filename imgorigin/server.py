@@ -22,6 +22,7 @@ import multiprocessing.process
 import os
 import queue
 import signal
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -43,6 +44,26 @@ DEMO_KEY_NAME = "serve --demo"
 
 class ListenError(SystemExit):
     """A port could not be bound: a clean message, not a traceback."""
+
+    @classmethod
+    def at(cls, host: str, port: int, exc: OSError) -> ListenError:
+        return cls(f"imgorigin: cannot listen on {host}:{port}: {exc.strerror}")
+
+
+def check_ports_free(host: str, ports: tuple[int, ...]) -> None:
+    """ListenError unless nobody holds these ports. Workers share theirs through
+    SO_REUSEPORT, which would as gladly let them join another server of the same user
+    on the same ports; a socket without it binds only a port that no socket holds."""
+    for port in ports:
+        for family, kind, proto, _, address in socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        ):
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp's
+                try:
+                    probe.bind(address)
+                except OSError as exc:
+                    raise ListenError.at(host, port, exc) from None
 
 
 def configure_logging(settings: Settings, process: str = "") -> None:
@@ -80,9 +101,7 @@ async def listen(services: Services, *, reuse_port: bool) -> tuple[list[web.AppR
             await web.TCPSite(runner, server.host, port, reuse_port=reuse_port).start()
         except OSError as exc:
             await asyncio.gather(*(r.cleanup() for r in runners))
-            raise ListenError(
-                f"imgorigin: cannot listen on {server.host}:{port}: {exc.strerror}"
-            ) from None
+            raise ListenError.at(server.host, port, exc) from None
         urls.append(f"http://{server.host}:{port}")
     return runners, urls
 
@@ -122,8 +141,10 @@ async def run(
     if supervisor is not None:
         asyncio.get_running_loop().add_reader(supervisor.sentinel, stop.set)
     async with open_services(settings) as services:
-        demo_key = await create_demo_key(services.catalog) if demo else None
         runners, urls = await listen(services, reuse_port=supervisor is not None)
+        # Only once listening: a second `make run` that finds the ports taken must not
+        # revoke the running server's demo key for one it never prints.
+        demo_key = await create_demo_key(services.catalog) if demo else None
         on_ready(urls, demo_key)
         interval = settings.admin.sweep_interval
         sweeper = asyncio.create_task(sweep_forever(services.admin, interval)) if interval else None
@@ -198,27 +219,31 @@ class Supervisor:
     def run(self) -> None:
         if 0 in (self.settings.server.origin_port, self.settings.server.admin_port):
             raise SystemExit("imgorigin: --workers needs fixed ports, not 0")
-        demo_key = asyncio.run(self._prepare())
+        server = self.settings.server
+        check_ports_free(server.host, (server.origin_port, server.admin_port))
+        asyncio.run(self._prepare())
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, self._stop)
         self.workers = [self._spawn(i) for i in range(self.settings.server.workers)]
         try:
-            announce(self._wait_ready(), len(self.workers), demo_key)
+            urls = self._wait_ready()
+            # As in run(): the demo key only once the workers listen.
+            demo_key = asyncio.run(self._demo_key()) if self.demo else None
+            announce(urls, len(self.workers), demo_key)
             self._watch()
         finally:
             self._stop_all()
 
-    async def _prepare(self) -> str | None:
+    async def _prepare(self) -> None:
         """One database for all: the embedded server starts here, once, and lives as
-        long as this process; the workers get its URL. Then the demo key, if asked."""
+        long as this process; the workers get its URL."""
         url = await database_url(self.settings)
         self.settings = replace(
             self.settings, catalog=replace(self.settings.catalog, database_url=url)
         )
-        if not self.demo:
-            return None
+
+    async def _demo_key(self) -> str:
         async with open_catalog(self.settings) as catalog:
-            await catalog.migrate()
             return await create_demo_key(catalog)
 
     def _spawn(self, index: int) -> multiprocessing.process.BaseProcess:

@@ -117,6 +117,36 @@ def test_serve_upload_render_and_keys_while_serving(served: Served) -> None:
     assert not (data_dir / "postgres" / "postmaster.pid").exists()
 
 
+def test_a_second_serve_on_busy_ports_leaves_the_demo_key_alone(served: Served) -> None:
+    second = subprocess.run(
+        [
+            *EXE,
+            "serve",
+            "--demo",
+            "--data-dir",
+            str(served.data_dir),
+            "--origin-port",
+            str(served.origin_port),
+            "--admin-port",
+            str(served.admin_port),
+        ],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert second.returncode != 0 and "cannot listen" in second.stderr, second.stderr
+    assert "io_" not in second.stdout  # no key printed, and none made
+    # The running server's key still works, and it is still the only demo key.
+    status, _, body = _request(
+        served.admin + "/v1/keys", headers={"Authorization": f"Bearer {served.key}"}
+    )
+    assert status == 200, body
+    live = [k for k in json.loads(body)["items"] if k["revoked_at"] is None]
+    assert [k["name"] for k in live] == ["serve --demo"]
+    assert served.key.startswith(live[0]["prefix"])
+
+
 def test_keys_create_and_migrate_on_a_fresh_data_dir(tmp_path: Path) -> None:
     data_dir = str(tmp_path / "data")
     first = _run("keys", "create", "--library", "demo", "--data-dir", data_dir)
