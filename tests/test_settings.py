@@ -86,3 +86,21 @@ def test_an_explicit_public_url_wins() -> None:
         {"IMGORIGIN_PUBLIC_URL": "https://img.example.com", "IMGORIGIN_ORIGIN_PORT": "9000"}
     )
     assert settings.public_url == "https://img.example.com"
+
+
+def test_readme_runs_the_images_docker_compose_runs() -> None:
+    # MinIO's images left Docker Hub: the README's example must not pull what is gone.
+    compose = (README.parent / "docker-compose.yml").read_text()
+    compose_minio = set(re.findall(r"image: (\S*minio/minio:\S+)", compose))
+    readme_minio = set(re.findall(r"docker run .*?(\S*minio/minio\S*) server", README.read_text()))
+    assert len(compose_minio) == 1 and readme_minio == compose_minio
+
+
+def test_readme_says_what_make_test_installs() -> None:
+    makefile = (README.parent / "Makefile").read_text()
+    text = README.read_text()
+    for tool, installed_by in (("nginx", "install-debian.sh"), ("unpic", "npm install")):
+        # The Makefile installs it, and the README says so.
+        assert installed_by in makefile, tool
+        assert re.search(rf"`make test` also installs[^.]*{tool}", text, re.S), tool
+    assert "\nopen '" not in text  # macOS only; the README gives a portable way
