@@ -62,7 +62,9 @@ class OriginSettings:
         metadata={
             "env": "IMGORIGIN_MAX_OUTPUT_PIXELS",
             "min": 1,
-            "help": "Largest variant (width x height) a URL may ask for; larger answer 400. "
+            "help": "Largest variant (width x height). With fit=clip or max a larger one is "
+            "shrunk to it, keeping its shape; otherwise, or below what min-w or min-h ask, "
+            "it answers 400 `output_too_large`. "
             "GIF and PNG8 outputs (palette quantised) are capped at 4 MP, of each frame "
             "of an animation, whatever this says.",
         },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -11,10 +12,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
-from imgorigin.app import Services
+from imgorigin.app import Services, build_apps, open_services
+from imgorigin.settings import Settings
 from origin import dialect
 from tests import images
-from tests.conftest import Tenant, error_of, upload
+from tests.conftest import Tenant, error_of, new_tenant, upload
 
 CHROME_ACCEPT = "image/avif,image/webp,image/apng,image/*,*/*;q=0.8"
 
@@ -329,3 +331,31 @@ async def test_errors_are_cached_briefly_or_not_at_all(
     response = await origin.get(path.format(library=photo_path.split("/")[1]))
     assert response.status == status
     assert response.headers["Cache-Control"] == cache_control
+
+
+async def test_sdk_srcset_widths_are_shrunk_to_the_limits_not_refused(
+    settings: Settings,
+    aiohttp_client,  # type: ignore[no-untyped-def]
+) -> None:
+    # The imgix SDKs' srcsets reach w=8192; a small pixel budget makes the same happen
+    # here at a test's cost that 40 MP makes on a real 4:3 photo.
+    budget = 1_000_000
+    small = dataclasses.replace(
+        settings, origin=dataclasses.replace(settings.origin, max_output_pixels=budget)
+    ).validated()
+    async with open_services(small) as services:
+        origin_app, admin_app = build_apps(services)
+        origin, admin = await aiohttp_client(origin_app), await aiohttp_client(admin_app)
+        tenant = await new_tenant(services)
+        await upload(admin, tenant, images.jpeg(1600, 1200), key="wide.jpg", activate="true")
+        for query in ("w=7401", "w=8192", "w=8192&fit=max", "w=8192&fm=webp&ixlib=js-3.8.0"):
+            response = await origin.get(f"/{tenant.name}/wide.jpg?{query}")
+            assert response.status == 200, (query, await response.text())
+            picture = images.encoded(await response.read())
+            assert 990_000 < picture.width * picture.height <= budget, query
+            assert abs(picture.width / picture.height - 4 / 3) < 0.005, query
+        # What the URL demands itself is refused when it cannot be had.
+        response = await origin.get(f"/{tenant.name}/wide.jpg?w=100&min-h=1000")
+        assert response.status == 400 and await error_of(response) == "output_too_large"
+        response = await origin.get(f"/{tenant.name}/wide.jpg?w=8192&h=8192&fit=scale")
+        assert response.status == 400 and await error_of(response) == "output_too_large"

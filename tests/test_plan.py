@@ -109,8 +109,9 @@ def test_the_size_after_rotation_and_padding() -> None:
     ("transform", "source"),
     [
         (spec(width=8192, height=1, fit=Fit.CROP, crop=(Crop.ENTROPY,)), (400, 400)),  # from 8192²
-        (spec(height=8000), (100_000, 100)),
-        (spec(pad=2048, width=5000), SOURCE),
+        (spec(min_height=8000), (100_000, 100)),  # the URL demands a side of 8,000,000
+        (spec(pad=2048, width=5000, height=100, fit=Fit.SCALE), SOURCE),
+        (spec(width=4000, min_height=6000), (4000, 3000)),  # 8000x6000 is over the pixels
         (spec(width=5000, height=5000, fit=Fit.SCALE), SOURCE),
     ],
 )
@@ -128,10 +129,7 @@ boxes = st.none() | st.integers(1, 4096)
 
 @given(sides, sides, boxes, boxes, st.sampled_from([Fit.CLIP, Fit.MAX]))
 def test_clip_and_max_fit_inside_the_box(sw: int, sh: int, w, h, fit: Fit) -> None:  # type: ignore[no-untyped-def]
-    try:
-        result = plan(spec(width=w, height=h, fit=fit), (sw, sh))
-    except BadRequest:
-        return  # the other side would pass MAX_DIMENSION
+    result = plan(spec(width=w, height=h, fit=fit), (sw, sh))  # never refused: shrunk
     out_w, out_h = result.size
     assert 1 <= out_w <= MAX_DIMENSION and 1 <= out_h <= MAX_DIMENSION
     if w is not None:
@@ -140,8 +138,36 @@ def test_clip_and_max_fit_inside_the_box(sw: int, sh: int, w, h, fit: Fit) -> No
         assert out_h <= h
     if fit is Fit.MAX:
         assert out_w <= sw and out_h <= sh
+    assert abs(out_w * sh - out_h * sw) <= sw + sh  # the source's shape, give or take rounding
     if w is not None or h is not None:
-        assert out_w == w or out_h == h or (fit is Fit.MAX and (out_w, out_h) == (sw, sh))
+        met = out_w == w or out_h == h or (fit is Fit.MAX and (out_w, out_h) == (sw, sh))
+        assert met or max(out_w, out_h) >= MAX_DIMENSION - 1  # else shrunk to the limit
+
+
+@pytest.mark.parametrize("width", [7401, 8192])
+@pytest.mark.parametrize("fit", [Fit.CLIP, Fit.MAX])
+def test_sdk_srcset_widths_on_a_large_4_3_source_are_shrunk_to_the_limits(
+    width: int, fit: Fit
+) -> None:
+    # The imgix SDKs' default srcsets end at w=8192: on a 4:3 source (here 48 MP, so
+    # fit=max reaches it too) that is 8192x6144 at most, over 40 MP.
+    result = plan(spec(width=width, fit=fit), (8000, 6000), max_pixels=40_000_000)
+    out_w, out_h = output_size(spec(width=width, fit=fit), result.size)
+    assert out_w * out_h <= 40_000_000 and out_w * out_h > 39_900_000  # as large as allowed
+    assert abs(out_w / out_h - 4 / 3) < 0.001
+    # Turned and padded, the output as a whole is held to the limits.
+    turned = spec(width=width, fit=fit, rotate=30, pad=100)
+    assert max(output_size(turned, plan(turned, (8000, 6000), max_pixels=40_000_000).size)) <= (
+        MAX_DIMENSION
+    )
+
+
+def test_the_shrunk_picture_keeps_a_side_limit_and_what_the_url_demands() -> None:
+    tall = plan(spec(width=8192), (1000, 4000))  # a side over 8192: 2048x8192
+    assert tall.size == (2048, 8192)
+    # min-w is the URL's own demand: met, not shrunk below, when it fits.
+    out_w, out_h = plan(spec(width=8192, min_width=5000), (4000, 3000), max_pixels=20_000_000).size
+    assert out_w >= 5000 and 19_900_000 < out_w * out_h <= 20_000_000
 
 
 def test_a_thin_crop_of_a_large_source_is_a_region_not_a_huge_picture() -> None:

@@ -81,6 +81,8 @@ def plan(
         result = _cropped(spec, source, region, box_w, box_h, max_pixels)
     else:
         size = _fitted(spec, rw, rh, box_w, box_h)
+        if spec.fit in (Fit.CLIP, Fit.MAX):
+            size = _within_limits(spec, size, max_pixels)
         canvas = None
         if spec.fit in (Fit.FILL, Fit.FILLMAX) and box_w and box_h and (box_w, box_h) != size:
             canvas = (box_w, box_h)
@@ -175,6 +177,41 @@ def _fitted(
     return width, height
 
 
+def _within_limits(spec: TransformSpec, size: tuple[int, int], max_pixels: int) -> tuple[int, int]:
+    """`size` shrunk, keeping its shape, until the output (turned and padded) fits
+    MAX_DIMENSION a side and `max_pixels` in all. clip and max fit the picture inside
+    a box, so a smaller picture still answers the URL: the imgix SDKs' srcsets go up to
+    w=8192 whatever the source's shape. Only what the URL demands itself (`min-w`,
+    `min-h`) is never shrunk below; _check_output then refuses it."""
+    if _fits(output_size(spec, size), max_pixels):
+        return size
+    width, height = size
+    # The output is k·(a, b) + 2·pad for the picture scaled by k, so the largest k that
+    # fits solves a quadratic; rounding is then mended a pixel at a time.
+    a, b = (v - 2 * spec.pad for v in output_size(spec, size))
+    pad = 2 * spec.pad
+    by_side = (MAX_DIMENSION - pad) / max(a, b)
+    # (k·a + pad)(k·b + pad) <= max_pixels
+    by_pixels = (-pad * (a + b) + math.sqrt(pad**2 * (a - b) ** 2 + 4 * a * b * max_pixels)) / (
+        2 * a * b
+    )
+    scale = min(by_side, by_pixels)
+    if scale <= 0:
+        return size
+    shrunk = (_round(width * scale), _round(height * scale))
+    while not _fits(output_size(spec, shrunk), max_pixels) and max(shrunk) > 1:
+        scale *= 1 - 1 / max(shrunk)
+        shrunk = (_round(width * scale), _round(height * scale))
+    if shrunk[0] < (spec.min_width or 1) or shrunk[1] < (spec.min_height or 1):
+        return size  # the URL itself asks for more than the limits allow
+    return shrunk
+
+
+def _fits(size: tuple[int, int], max_pixels: int, max_side: int = MAX_DIMENSION) -> bool:
+    width, height = size
+    return width <= max_side and height <= max_side and width * height <= max_pixels
+
+
 def _placed(
     source: tuple[int, int],
     region: Box,
@@ -246,7 +283,7 @@ def _check_size(
     what: str, size: tuple[int, int], max_pixels: int, max_side: int = MAX_DIMENSION
 ) -> None:
     width, height = size
-    if width > max_side or height > max_side or width * height > max_pixels:
+    if not _fits(size, max_pixels, max_side):
         raise BadRequest(
             f"{what} would be {width}x{height}; the most is {max_side} a side "
             f"and {max_pixels} pixels in all",
