@@ -9,6 +9,8 @@ from collections.abc import Callable
 import pillow_heif
 import pyvips
 
+from origin.spec import OutputFormat
+
 
 def photo(width: int = 1200, height: int = 800) -> pyvips.Image:
     """A smooth colour gradient with a white disc in the middle and a dark bar at the
@@ -68,6 +70,19 @@ def png_with_alpha(width: int = 400, height: int = 300) -> bytes:
 
 def encoded(data: bytes) -> pyvips.Image:
     return pyvips.Image.new_from_buffer(data, "")
+
+
+# The libvips loader that reads each output format back (its "vips-loader").
+LOADERS = {
+    OutputFormat.JPG: "jpegload_buffer",
+    OutputFormat.PJPG: "jpegload_buffer",
+    OutputFormat.PNG: "pngload_buffer",
+    OutputFormat.PNG8: "pngload_buffer",
+    OutputFormat.PNG32: "pngload_buffer",
+    OutputFormat.WEBP: "webpload_buffer",
+    OutputFormat.AVIF: "heifload_buffer",
+    OutputFormat.GIF: "gifload_buffer",
+}
 
 
 # The quadrants' colours, clockwise from the top left: far apart in every channel, so

@@ -108,17 +108,6 @@ def pages(image: pyvips.Image) -> tuple[int, int]:
     return count, height
 
 
-_LOADERS = {
-    OutputFormat.JPG: "jpegload_buffer",
-    OutputFormat.PJPG: "jpegload_buffer",
-    OutputFormat.PNG: "pngload_buffer",
-    OutputFormat.PNG8: "pngload_buffer",
-    OutputFormat.PNG32: "pngload_buffer",
-    OutputFormat.WEBP: "webpload_buffer",
-    OutputFormat.AVIF: "heifload_buffer",
-    OutputFormat.GIF: "gifload_buffer",
-}
-
 # What libvips' loaders report about the encoding itself. Anything else (EXIF, XMP,
 # IPTC, an orientation, comments) is metadata the origin must not pass on; an ICC
 # profile is allowed. A newer libvips may add encoding fields: add them here.
@@ -161,7 +150,7 @@ def _flag(image: pyvips.Image, name: str) -> bool:
 def check_rendered(data: bytes, fmt: OutputFormat, source: Source, size: tuple[int, int]) -> None:
     """Everything the matrix holds an output to, given the size of one frame."""
     image = decoded(data)
-    assert image.get("vips-loader") == _LOADERS[fmt]
+    assert image.get("vips-loader") == images.LOADERS[fmt]
     if fmt is OutputFormat.AVIF:
         assert image.get("heif-compression") == "av1"
     if fmt is OutputFormat.PJPG:
