@@ -32,8 +32,8 @@ from aiohttp.test_utils import TestClient
 from admin_api.fields import Upload, UploadForm
 from catalog import ImageQuery, LibrarySettings, Scheme, SigningKey, Sort, Status
 from imgorigin.app import Services
-from imgorigin.bulk import Progress
 from imgorigin.cli import main
+from imgorigin.cli.bulk import Progress
 from imgorigin.machine import available_cpus
 from origin import signing
 from tests import images

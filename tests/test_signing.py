@@ -17,7 +17,7 @@ from catalog import (
     check_signing_secret,
 )
 from imgorigin.app import Services
-from imgorigin.cli import unsigned_path
+from imgorigin.cli.sign import unsigned_path
 from origin import signing
 from origin.errors import Forbidden
 from tests import images

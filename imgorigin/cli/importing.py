@@ -1,144 +1,94 @@
-"""Work over many images from the command line: `imgorigin import` (a folder or an S3
-prefix, through the same upload path as the admin API) and `imgorigin warm` (a
-preset's variants, through the same render path as the origin), with a progress line
-on stderr.
-
-Both hold a few files at a time: `concurrency` workers take the next one as they
-finish, and nothing reads ahead of them.
-"""
+"""`imgorigin import`: every file of a folder or an S3 prefix through the admin API's
+upload path (`Admin.store_upload`), skipping content the library has."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
 import os
-import sys
-import time
-from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import Any
 
 import aiohttp
 from botocore.exceptions import BotoCoreError, ClientError
 
-from admin_api.fields import Upload, UploadForm, field_key
+from admin_api.fields import Upload, UploadForm, field_key, field_tags
 from admin_api.service import Admin
-from cache import FlightTimeout, Outcome
-from catalog import Image, ImageQuery, Library, LibrarySettings, Sort, Status, decode_cursor
-from imgorigin.app import Services, create_origin
-from origin import dialect
-from origin.app import Variant
+from catalog import Library, LibrarySettings
+from imgorigin.app import Services, open_services
+from imgorigin.cli.bulk import CONCURRENCY, Progress, Tally, concurrency_flag, each
+from imgorigin.cli.common import CommandError, Commands, command, existing_library, library_name
+from imgorigin.settings import Settings
 from origin.errors import BadRequest, HTTPError, PayloadTooLarge
-from origin.negotiate import negotiate
-from origin.spec import OutputFormat
 from storage import StorageSettings
 from storage.s3 import S3Store
 
-T = TypeVar("T")
-
-CONCURRENCY = 4
 READ_FAILED = "read_failed"  # the code of a source file that could not be read
 _S3_ERRORS = (ClientError, BotoCoreError, aiohttp.ClientError, TimeoutError)
 _CHUNK = 256 * 1024
 
 
-class CommandError(Exception):
-    """What the command cannot do, as one line for stderr, and the exit status."""
-
-    def __init__(self, message: str, status: int = 2) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class Progress:
-    """`label done/total rate/s` on `stream`: redrawn in place on a terminal (at most
-    ten times a second), one line per `every` items otherwise (logs, CI)."""
-
-    def __init__(
-        self, label: str, total: int, stream: TextIO | None = None, every: int = 100
-    ) -> None:
-        self.label = label
-        self.total = total
-        self.stream = stream if stream is not None else sys.stderr
-        self.every = every
-        self.tty = self.stream.isatty()
-        self.done = 0
-        self.started = time.monotonic()
-        self._drawn = 0.0
-        self._width = 0
-
-    def line(self) -> str:
-        elapsed = max(time.monotonic() - self.started, 1e-6)
-        return f"{self.label} {self.done}/{self.total}  {self.done / elapsed:.1f}/s"
-
-    def advance(self) -> None:
-        self.done += 1
-        last = self.done >= self.total
-        if self.tty:
-            now = time.monotonic()
-            if last or now - self._drawn >= 0.1:
-                self._drawn = now
-                self._draw()
-        elif last or self.done % self.every == 0:
-            self.stream.write(self.line() + "\n")
-            self.stream.flush()
-
-    def note(self, message: str) -> None:
-        """A line of its own, above the progress line on a terminal."""
-        if self.tty:
-            self.stream.write("\r" + " " * self._width + "\r")
-        self.stream.write(message + "\n")
-        if self.tty and self._width:
-            self._draw()
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty and self._width:
-            self.stream.write("\n")
-            self.stream.flush()
-
-    def _draw(self) -> None:
-        text = self.line()
-        self.stream.write("\r" + text.ljust(self._width))
-        self._width = max(self._width, len(text))
-        self.stream.flush()
+def declare(commands: Commands, common: argparse.ArgumentParser) -> None:
+    importing = commands.add_parser(
+        "import",
+        parents=[common],
+        help="upload every file of a folder or an S3 prefix; files whose content the "
+        "library has are skipped, so an import can be run again to finish it",
+    )
+    importing.add_argument("source", metavar="SOURCE", help="a folder, or s3://bucket/prefix")
+    importing.add_argument("--library", required=True, type=library_name)
+    importing.add_argument(
+        "--prefix", default="", help="keys go under this folder (default: the top)"
+    )
+    importing.add_argument(
+        "--activate",
+        action="store_true",
+        help="make the images active at once (default: as the library's auto_activate says)",
+    )
+    importing.add_argument("--tags", type=_tags, default=(), help="tags for every image: a,b")
+    importing.add_argument(
+        "--endpoint-url",
+        help="the S3 service of an s3:// source (default: AWS, or $AWS_ENDPOINT_URL)",
+    )
+    importing.add_argument(
+        "--concurrency", type=concurrency_flag, default=CONCURRENCY, help="files at a time"
+    )
+    importing.set_defaults(handler=command(import_source))
 
 
-async def each(items: Iterable[T], work: Callable[[T], Awaitable[None]], concurrency: int) -> None:
-    """`work(item)` for every item, `concurrency` at a time; the first error cancels
-    the rest."""
-    iterator = iter(items)
-
-    async def worker() -> None:
-        for item in iterator:  # shared: each worker takes the next item
-            await work(item)
-
+def _tags(value: str) -> tuple[str, ...]:
     try:
-        async with asyncio.TaskGroup() as group:
-            for _ in range(concurrency):
-                group.create_task(worker())
-    except BaseExceptionGroup as failed:
-        raise failed.exceptions[0] from None  # the cause, not a group of one
+        return field_tags(value.split(","))
+    except BadRequest as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
 
 
-@dataclass
-class Tally:
-    """What a run did, by outcome, and its failures by error code."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    failed: Counter[str] = field(default_factory=Counter)
-
-    def summary(self, *outcomes: str) -> str:
-        parts = [f"{outcome} {self.counts[outcome]}" for outcome in outcomes]
-        failures = ", ".join(f"{code} {n}" for code, n in sorted(self.failed.items()))
-        parts.append(f"failed {self.failed.total()}" + (f" ({failures})" if failures else ""))
-        return ", ".join(parts)
-
-
-# Import
+async def import_source(settings: Settings, args: argparse.Namespace) -> int:
+    s3 = args.source.startswith("s3://")
+    if not s3 and not await asyncio.to_thread(Path(args.source).is_dir):
+        raise CommandError(f"{args.source}: not a folder, nor an s3://bucket/prefix")
+    if not s3 and args.endpoint_url:
+        raise CommandError("--endpoint-url is for an s3:// source")
+    options: dict[str, Any] = {
+        "prefix": args.prefix,
+        "tags": args.tags,
+        "activate": True if args.activate else None,
+        "concurrency": args.concurrency,
+    }
+    async with open_services(settings) as services:
+        library = await existing_library(services.catalog, args.library)
+        if s3:
+            async with s3_files(args.source, args.endpoint_url, settings.storage) as files:
+                tally = await import_files(services, library, files, **options)
+        else:
+            files = await asyncio.to_thread(directory_files, Path(args.source))
+            tally = await import_files(services, library, files, **options)
+    print(tally.summary(*OUTCOMES))
+    return 1 if tally.failed else 0
 
 
 @dataclass(frozen=True)
@@ -300,7 +250,7 @@ class Importer:
         self.progress.note(f"{key}: {code}: {message}")
 
 
-IMPORT_OUTCOMES = ("imported", "skipped as duplicates")
+OUTCOMES = ("imported", "skipped as duplicates")
 
 
 async def import_files(
@@ -322,77 +272,3 @@ async def import_files(
         return await importer.run(files, concurrency)
     finally:
         progress.close()
-
-
-# Warm
-
-
-WARM_OUTCOMES = ("rendered", "already stored")
-_EVERY_ACCEPT = ("image/avif", "image/webp", None)  # what auto=format may choose between
-
-
-async def warm(
-    services: Services,
-    library: Library,
-    query: str,
-    *,
-    accept: str | None = None,
-    concurrency: int = CONCURRENCY,
-) -> Tally:
-    """Render, as a request for `?{query}` would, every active image's variant, and
-    store it where that request will find it. With `auto=format` the variant depends
-    on the Accept header: each one it can choose, or the one for `accept`.
-
-    The query is read as the library's URLs are: under its rules, and as a signed URL
-    (spared the limits for unsigned ones) when the library serves signed URLs only.
-    """
-    rules = await services.catalog.library_settings(library)
-    try:
-        spec = dialect.read(query, rules, signed=rules.require_signed).spec
-    except BadRequest as exc:
-        raise CommandError(f"{query!r}: {exc.message}") from None
-    accepts = (accept,) if accept is not None or not spec.auto_format else _EVERY_ACCEPT
-    origin = create_origin(services)
-    tally = Tally()
-    usage = await services.catalog.usage(library)
-    progress = Progress("warm", usage["active"])
-
-    async def work(image: Image) -> None:
-        formats: dict[OutputFormat, None] = {}
-        for header in accepts:
-            formats[negotiate(spec, header, image.format)[0]] = None
-        try:
-            for fmt in formats:
-                variant = Variant.of(image, spec.for_output(fmt))
-                if await services.store.head(variant.key) is not None:
-                    tally.counts["already stored"] += 1
-                    continue
-                _, outcome = await origin.fetch(variant)
-                tally.counts["rendered" if outcome is Outcome.MISS else "already stored"] += 1
-        except HTTPError as exc:
-            tally.failed[exc.code] += 1
-            progress.note(f"{image.key}: {exc.code}: {exc.message}")
-        except FlightTimeout as exc:
-            tally.failed["render_busy"] += 1
-            progress.note(f"{image.key}: render_busy: {exc}")
-        finally:
-            progress.advance()
-
-    try:
-        async for page in _pages(services, library):
-            await each(page, work, concurrency)
-    finally:
-        progress.close()
-    return tally
-
-
-async def _pages(services: Services, library: Library) -> AsyncIterator[list[Image]]:
-    """The library's active images, oldest first, a page at a time."""
-    query = ImageQuery(statuses=(Status.ACTIVE,), sort=Sort.OLDEST, limit=100)
-    while True:
-        page, cursor = await services.catalog.list_images(library, query)
-        if page:
-            yield page
-        if cursor is None:
-            return
-        query = replace(query, after=decode_cursor(query.sort, cursor))
