@@ -55,6 +55,15 @@ class Variant:
         key = variant_key(image.id, image.version, spec.canonical(), spec.format.value)
         return cls(image, spec, key, etag(key))
 
+    @classmethod
+    def for_accept(
+        cls, image: Image, spec: TransformSpec, accept: str | None
+    ) -> tuple[Variant, bool]:
+        """The variant of `image` in `spec` for an Accept header (the format chosen by
+        it under auto=format), and whether it was: the answer then varies by Accept."""
+        fmt, negotiated = negotiate(spec, accept, image.format)
+        return cls.of(image, spec.for_output(fmt)), negotiated
+
     @property
     def mime(self) -> str:
         assert self.spec.format is not None
@@ -106,8 +115,9 @@ class Origin:
     ) -> tuple[Variant, dict[str, str]]:
         """The variant of `image` a request gets (its format negotiated by Accept),
         and the headers to answer with."""
-        fmt, negotiated = negotiate(asked.spec, request.headers.get(hdrs.ACCEPT), image.format)
-        variant = Variant.of(image, asked.spec.for_output(fmt))
+        variant, negotiated = Variant.for_accept(
+            image, asked.spec, request.headers.get(hdrs.ACCEPT)
+        )
         headers = variant_headers(variant, negotiated, self.settings, asked.expires)
         if asked.download is not None:
             headers[hdrs.CONTENT_DISPOSITION] = attachment(asked.download)
@@ -147,6 +157,14 @@ class Origin:
         return await self.variants.get_or_render(
             variant.key, variant.mime, render_variant, still_wanted
         )
+
+    async def stored_or_rendered(self, variant: Variant) -> Outcome:
+        """Have the variant stored where requests find it, as a miss would (`imgorigin
+        warm`): HIT when it is there already (only its head read), else `fetch`'s outcome."""
+        if await self.store.head(variant.key) is not None:
+            return Outcome.HIT
+        _, outcome = await self.fetch(variant)
+        return outcome
 
     def count(self, image: Image, outcome: Outcome) -> None:
         if self.counters is not None:

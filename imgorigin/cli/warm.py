@@ -17,8 +17,6 @@ from imgorigin.settings import Settings
 from origin import dialect
 from origin.app import Variant
 from origin.errors import BadRequest, HTTPError
-from origin.negotiate import negotiate
-from origin.spec import OutputFormat
 
 
 def declare(commands: Commands, common: argparse.ArgumentParser) -> None:
@@ -63,9 +61,11 @@ async def warm(
     accept: str | None = None,
     concurrency: int = CONCURRENCY,
 ) -> Tally:
-    """Render, as a request for `?{query}` would, every active image's variant, and
-    store it where that request will find it. With `auto=format` the variant depends
-    on the Accept header: each one it can choose, or the one for `accept`.
+    """Render, as a request for `/{library}/{key}?{query}` would, every active image's
+    variant, and store it where that request will find it: through the origin's read
+    path (resolve, the variant for an Accept header, find or render). With
+    `auto=format` the variant depends on the Accept header: each one it can choose, or
+    the one for `accept`.
 
     The query is read as the library's URLs are: under its rules, and as a signed URL
     (spared the limits for unsigned ones) when the library serves signed URLs only.
@@ -81,24 +81,20 @@ async def warm(
     usage = await services.catalog.usage(library)
     progress = Progress("warm", usage["active"])
 
-    async def work(image: Image) -> None:
-        formats: dict[OutputFormat, None] = {}
-        for header in accepts:
-            formats[negotiate(spec, header, image.format)[0]] = None
+    async def work(listed: Image) -> None:
         try:
-            for fmt in formats:
-                variant = Variant.of(image, spec.for_output(fmt))
-                if await services.store.head(variant.key) is not None:
-                    tally.counts["already stored"] += 1
-                    continue
-                _, outcome = await origin.fetch(variant)
+            # What a request for its key would find, and the variants it would get.
+            image = await origin.resolve(library.name, listed.key)
+            variants = {v.key: v for v, _ in (Variant.for_accept(image, spec, a) for a in accepts)}
+            for variant in variants.values():
+                outcome = await origin.stored_or_rendered(variant)
                 tally.counts["rendered" if outcome is Outcome.MISS else "already stored"] += 1
         except HTTPError as exc:
             tally.failed[exc.code] += 1
-            progress.note(f"{image.key}: {exc.code}: {exc.message}")
+            progress.note(f"{listed.key}: {exc.code}: {exc.message}")
         except FlightTimeout as exc:
             tally.failed["render_busy"] += 1
-            progress.note(f"{image.key}: render_busy: {exc}")
+            progress.note(f"{listed.key}: render_busy: {exc}")
         finally:
             progress.advance()
 
