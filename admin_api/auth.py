@@ -29,7 +29,7 @@ def presented_key(request: web.Request) -> str:
 
 async def authenticate(request: web.Request, catalog: Catalog) -> ApiKey:
     """The caller's live key; 401 otherwise."""
-    key = await catalog.authenticate(presented_key(request))
+    key = await catalog.api_keys.authenticate(presented_key(request))
     if key is None:
         raise Unauthorized(
             "the API key is unknown, revoked or expired",
@@ -49,7 +49,7 @@ async def permit(catalog: Catalog, key: ApiKey, name: str, needed: Role) -> Libr
         name = check_library_name(name)
     except InvalidName as exc:
         raise BadRequest(str(exc), code="invalid_library") from None
-    library = await catalog.get_library(name)
+    library = await catalog.libraries.get(name)
     if library is None or not key.may_use(library):
         if key.library_id is not None:
             raise Forbidden(f"this key may not use library {name!r}", code="wrong_library")

@@ -110,8 +110,8 @@ async def signing_key(admin: Admin, image: Image, rules: LibrarySettings) -> Sig
     """The library's newest key that signs queries, when its URLs must be signed."""
     if not rules.require_signed:
         return None
-    library = await admin.catalog.get_library(image.library)
-    keys = await admin.catalog.signing_keys(library) if library is not None else []
+    library = await admin.catalog.libraries.get(image.library)
+    keys = await admin.catalog.signing_keys.live(library) if library is not None else []
     usable = [k for k in keys if k.scheme in signing.QUERY_SCHEMES]
     if not usable:
         raise Conflict(

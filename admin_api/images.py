@@ -75,7 +75,7 @@ async def call(request: web.Request, needed: Role) -> Call:
         raise BadRequest(
             f"{USER_HEADER} has 1 to 128 printable ASCII characters", code="invalid_user_id"
         )
-    return Call(admin, key, library, user, await admin.catalog.library_settings(library))
+    return Call(admin, key, library, user, await admin.catalog.libraries.settings(library))
 
 
 def _json(call: Call, image: Image, status: int = 200) -> web.Response:
@@ -174,7 +174,7 @@ async def replace_original(request: web.Request) -> web.Response:
 async def list_versions(request: web.Request) -> web.Response:
     c = await call(request, Role.READ)
     image = await c.image(request)
-    versions = await c.admin.catalog.versions(image)
+    versions = await c.admin.catalog.images.versions(image)
     return web.json_response(
         {
             "current": image.version,
@@ -209,7 +209,7 @@ async def restore_version(request: web.Request) -> web.Response:
 
 async def list_tags(request: web.Request) -> web.Response:
     c = await call(request, Role.READ)
-    counts = await c.admin.catalog.tag_counts(c.library)
+    counts = await c.admin.catalog.images.tag_counts(c.library)
     return web.json_response({"items": [{"tag": t, "count": n} for t, n in counts]})
 
 
@@ -220,7 +220,7 @@ async def find_by_hash(request: web.Request) -> web.Response:
     sha256 = request.match_info["sha256"].lower()
     if not _SHA256.fullmatch(sha256):
         raise BadRequest("a SHA-256 is 64 hex digits", code="invalid_sha256")
-    found = await c.admin.catalog.images_by(c.library, "sha256", [sha256])
+    found = await c.admin.catalog.images.by(c.library, "sha256", [sha256])
     if not found:
         raise NotFound(f"no image in {c.library.name!r} has this content", code="hash_not_found")
     return web.json_response(
@@ -364,7 +364,7 @@ def parse_listing(query: MultiMapping[str]) -> ImageQuery:
 
 async def list_images(request: web.Request) -> web.Response:
     c = await call(request, Role.READ)
-    found, next_cursor = await c.admin.catalog.list_images(c.library, parse_listing(request.query))
+    found, next_cursor = await c.admin.catalog.images.page(c.library, parse_listing(request.query))
     return web.json_response(
         {"items": [c.admin.to_json(image) for image in found], "next": next_cursor}
     )

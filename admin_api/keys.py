@@ -86,7 +86,7 @@ async def create_key(request: web.Request) -> web.Response:
         library = await permit(admin.catalog, caller, body["library"], Role.ADMIN)
     else:
         require(caller, Role.ADMIN, every_library=True)
-    plain, record = await admin.catalog.create_api_key(
+    plain, record = await admin.catalog.api_keys.create(
         library, role, name, expires_at=_expiry(body)
     )
     return web.json_response({"key": plain} | key_json(record), status=201)
@@ -101,7 +101,7 @@ async def list_keys(request: web.Request) -> web.Response:
     scope = caller.library_id
     if "library" in request.query:
         scope = (await permit(admin.catalog, caller, request.query["library"], Role.ADMIN)).id
-    records = await admin.catalog.api_keys(scope)
+    records = await admin.catalog.api_keys.listed(scope)
     return web.json_response({"items": [key_json(r) for r in records]})
 
 
@@ -111,7 +111,7 @@ async def revoke_key(request: web.Request) -> web.Response:
     require(caller, Role.ADMIN)
     key_id = request.match_info["key_id"]
     if not (key_id.isascii() and key_id.isdigit() and int(key_id) < 2**63) or not (
-        await admin.catalog.revoke_api_key(int(key_id), caller.library_id)
+        await admin.catalog.api_keys.revoke(int(key_id), caller.library_id)
     ):
         raise NotFound(f"no live key {key_id!r} that this key manages", code="key_not_found")
     return web.Response(status=204)

@@ -35,7 +35,7 @@ async def create_library(request: web.Request) -> web.Response:
         raise BadRequest(str(exc), code="invalid_library") from None
     settings = patched_settings(LibrarySettings(), body.get("settings", {}))
     try:
-        library = await admin.catalog.create_library(name, settings)
+        library = await admin.catalog.libraries.create(name, settings)
     except LibraryExists:
         raise Conflict(f"library {name!r} exists", code="library_exists") from None
     return web.json_response(await library_json(admin.catalog, library), status=201)
@@ -45,7 +45,7 @@ async def list_libraries(request: web.Request) -> web.Response:
     """The libraries the key may use."""
     admin = request.app[ADMIN]
     key = await authenticate(request, admin.catalog)
-    libraries = await admin.catalog.libraries(key.library_id)
+    libraries = await admin.catalog.libraries.listed(key.library_id)
     return web.json_response(
         {"items": [await library_json(admin.catalog, lib) for lib in libraries]}
     )
@@ -64,8 +64,8 @@ async def patch_library(request: web.Request) -> web.Response:
     changes = await _body(request)
     if set(changes) == {"settings"} and isinstance(changes["settings"], dict):
         changes = changes["settings"]
-    settings = patched_settings(await admin.catalog.library_settings(library), changes)
-    await admin.catalog.set_library_settings(library, settings)
+    settings = patched_settings(await admin.catalog.libraries.settings(library), changes)
+    await admin.catalog.libraries.set_settings(library, settings)
     await admin.policies.invalidate(library.name, "")  # every process serves the new rules
     return web.json_response(await library_json(admin.catalog, library))
 

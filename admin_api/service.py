@@ -225,7 +225,7 @@ class Admin:
         quota_bytes: int | None = None,
     ) -> Image:
         """The image's next version with the original of version `number`."""
-        version = await self.catalog.version(old, number)
+        version = await self.catalog.images.version(old, number)
         if version is None:
             raise NotFound(f"image {old.id!r} has no version {number}", code="version_not_found")
         if await self.store.head(original_key(version.content.sha256)) is None:
@@ -284,7 +284,7 @@ class Admin:
             try:
                 if data is not None:
                     await self._store_original(sha256, data)
-                async with self.catalog.original_lock(sha256) as lock:
+                async with self.catalog.originals.lock(sha256) as lock:
                     if data is not None:
                         await self._store_original(sha256, data)
                     return await commit(lock)
@@ -298,9 +298,9 @@ class Admin:
         """Journalled while originals may be written or dropped: if the block does
         not end (the process dies, the store fails), `sweep` removes them later
         unless an image uses them."""
-        entries = await self.catalog.unsettle_originals(hashes)
+        entries = await self.catalog.originals.unsettle(hashes)
         yield
-        await self.catalog.settle_originals(entries)
+        await self.catalog.originals.settle(entries)
 
     async def _store_original(self, sha256: str, data: bytes) -> None:
         """The blob, once per content."""
@@ -329,16 +329,16 @@ class Admin:
         the report, as POST /v1/purge answers it (and `imgorigin purge` prints it)."""
         if images is not None:
             ids = [n for n in images if is_image_id(n)]  # others cannot exist
-            found = await self.catalog.images_by(library, "id", ids)
+            found = await self.catalog.images.by(library, "id", ids)
             missing = sorted(set(images) - {image.id for image in found})
             target = purge_target(library, *found)
         elif keys is not None:
             valid = [n for n in keys if _is_image_key(n)]
-            found = await self.catalog.images_by(library, "key", valid)
+            found = await self.catalog.images.by(library, "key", valid)
             missing = sorted(set(keys) - {image.key for image in found})
             target = purge_target(library, *found, keys=tuple(valid))
         else:
-            live = await self.catalog.live_image_ids(library)
+            live = await self.catalog.images.live_ids(library)
             target = PurgeTarget(library.name, library.id, tuple(live), whole_library=True)
             missing = []
         report = await self.purge(target)
@@ -349,7 +349,7 @@ class Admin:
 
     async def image(self, library: Library, image_id: str) -> Image:
         """A live image of the library; 404 otherwise."""
-        image = await self.catalog.get_image(library, image_id) if is_image_id(image_id) else None
+        image = await self.catalog.images.get(library, image_id) if is_image_id(image_id) else None
         if image is None:
             raise no_image(library, image_id)
         return image
@@ -359,7 +359,7 @@ class Admin:
         served is purged; the library's webhooks hear of an activation."""
         if image.status is status:
             return image
-        changed = await self.catalog.set_status(library, image.id, status)
+        changed = await self.catalog.images.set_status(library, image.id, status)
         if changed is None:
             raise no_image(library, image.id)
         await self.resolver.invalidate(library.name, changed.key)
@@ -383,7 +383,7 @@ class Admin:
         """Change key, alt text or tags. A new key moves the public URL: the old one
         answers 404 at once, and every cache is purged of it."""
         try:
-            changed = await self.catalog.update_image(
+            changed = await self.catalog.images.update(
                 library,
                 image.id,
                 key=key,
@@ -411,9 +411,9 @@ class Admin:
         """Mark the image deleted (with `unpublished_only`, only if it is still an
         upload never activated), purge its variants everywhere, and drop every
         original of its versions that nothing else uses."""
-        hashes = [v.content.sha256 for v in await self.catalog.versions(image)]
+        hashes = [v.content.sha256 for v in await self.catalog.images.versions(image)]
         async with self._unsettled(hashes):
-            deleted = await self.catalog.set_status(
+            deleted = await self.catalog.images.set_status(
                 library, image.id, Status.DELETED, unpublished_only=unpublished_only
             )
             if deleted is None:
@@ -426,7 +426,7 @@ class Admin:
 
     async def drop_originals(self, hashes: list[str]) -> None:
         for sha256 in dict.fromkeys(hashes):
-            async with self.catalog.original_lock(sha256) as lock:
+            async with self.catalog.originals.lock(sha256) as lock:
                 await self._drop_original_if_unused(lock)
 
     async def _drop_original_if_unused(self, lock: OriginalLock) -> None:
@@ -437,9 +437,9 @@ class Admin:
         """Purge the library everywhere, delete it with its images, keys and webhooks,
         and drop their originals unless another library uses them; the count of live
         images deleted."""
-        live = await self.catalog.live_image_ids(library)
+        live = await self.catalog.images.live_ids(library)
         await self.purge(PurgeTarget(library.name, library.id, tuple(live), whole_library=True))
-        deleted, entries = await self.catalog.delete_library(library)
+        deleted, entries = await self.catalog.libraries.delete(library)
         late = sorted(set(deleted) - set(live))  # uploaded during the purge: their store
         if late:
             await self.purge(PurgeTarget(library.name, library.id, tuple(late)))
@@ -450,18 +450,18 @@ class Admin:
     async def _settle(self, entries: list[tuple[int, str]]) -> None:
         """Drop the originals of journal entries unless used; then the entries."""
         await self.drop_originals([sha256 for _, sha256 in entries])
-        await self.catalog.settle_originals([entry for entry, _ in entries])
+        await self.catalog.originals.settle([entry for entry, _ in entries])
 
     async def sweep(self, batch: int = 100) -> int:
         """Delete the pending uploads older than their library's `pending_ttl`, as
         `delete` does, and settle the journal entries left by calls that did not end
         (dropping their originals unless used); how many images. Safe to run in
         several processes at once."""
-        while stale := await self.catalog.unsettled_originals(UNSETTLED_GRACE, batch):
+        while stale := await self.catalog.originals.unsettled(UNSETTLED_GRACE, batch):
             await self._settle(stale)
         swept = 0
         default_ttl = LibrarySettings().pending_ttl
-        while expired := await self.catalog.expired_pending(default_ttl, batch):
+        while expired := await self.catalog.images.expired_pending(default_ttl, batch):
             for library, image in expired:
                 try:
                     await self.delete(library, image, unpublished_only=True)
@@ -514,8 +514,8 @@ def purge_target(library: Library, *images: Image, keys: tuple[str, ...] = ()) -
 
 
 async def library_json(catalog: Catalog, library: Library) -> dict[str, Any]:
-    settings = await catalog.library_settings(library)
-    keys = await catalog.signing_keys(library)
+    settings = await catalog.libraries.settings(library)
+    keys = await catalog.signing_keys.live(library)
     return {
         "name": library.name,
         "created_at": library.created_at.isoformat(),

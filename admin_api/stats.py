@@ -41,11 +41,11 @@ async def library_stats(request: web.Request) -> web.Response:
     grows with the library (see variants_usage)."""
     c = await call(request, Role.READ)
     catalog, library = c.admin.catalog, c.library
-    usage = await catalog.usage(library)
+    usage = await catalog.stats.usage(library)
     variants, variant_bytes = await variants_usage(
-        c.admin.store, await catalog.live_image_ids(library)
+        c.admin.store, await catalog.images.live_ids(library)
     )
-    counted = await catalog.counts(library)
+    counted = await catalog.stats.counts(library)
     renders, hits, since = counted if counted is not None else (0, 0, None)
     if c.admin.counters is not None:
         more_renders, more_hits = c.admin.counters.unflushed(library.id)

@@ -31,7 +31,7 @@ from admin_api.service import ADMIN
 from admin_api.settings import AdminSettings
 from admin_api.uploads import read_json
 from cache.outbound import SIGNATURE_HEADER, CallFailed, send, signature
-from catalog import Catalog, Library, LimitReached, Role, Webhook
+from catalog import Library, LimitReached, Role, Webhook, WebhookRegistry
 from origin.errors import BadRequest, NotFound
 
 log = logging.getLogger(__name__)
@@ -105,8 +105,8 @@ def check_url(url: str, private_allowed: bool) -> str:
 class Webhooks:
     """The delivery side: `emit` from anywhere, `start` and `close` by the owner."""
 
-    def __init__(self, catalog: Catalog, settings: AdminSettings) -> None:
-        self._catalog = catalog
+    def __init__(self, registry: WebhookRegistry, settings: AdminSettings) -> None:
+        self._registry = registry
         self._settings = settings
         self._queue: asyncio.Queue[tuple[Library, dict[str, Any]]] = asyncio.Queue(
             settings.webhook_queue
@@ -155,7 +155,7 @@ class Webhooks:
 
     async def _deliver(self, library: Library, payload: dict[str, Any]) -> None:
         try:
-            hooks = await self._catalog.webhooks(
+            hooks = await self._registry.listed(
                 library.id, payload["event"], datetime.fromisoformat(payload["created_at"])
             )
         except Exception:  # the catalog is down: nothing to deliver to is known
@@ -237,7 +237,7 @@ async def create_webhook(request: web.Request) -> web.Response:
         raise BadRequest(f"events are some of {', '.join(EVENTS)}", code="invalid_webhook")
     url = check_url(body["url"], admin.settings.webhook_private_addresses)
     try:
-        hook = await admin.catalog.create_webhook(library, url, sorted(set(events)), MAX_WEBHOOKS)
+        hook = await admin.catalog.webhooks.create(library, url, sorted(set(events)), MAX_WEBHOOKS)
     except LimitReached as exc:
         raise BadRequest(str(exc), code="too_many_webhooks") from None
     return web.json_response(webhook_json(hook, secret=True), status=201)
@@ -246,7 +246,7 @@ async def create_webhook(request: web.Request) -> web.Response:
 async def list_webhooks(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
     _, library = await authorize(request, admin.catalog, Role.ADMIN)
-    hooks = await admin.catalog.webhooks(library.id)
+    hooks = await admin.catalog.webhooks.listed(library.id)
     return web.json_response({"items": [webhook_json(hook) for hook in hooks]})
 
 
@@ -254,7 +254,7 @@ async def delete_webhook(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
     _, library = await authorize(request, admin.catalog, Role.ADMIN)
     webhook_id = request.match_info["webhook_id"]
-    if not webhook_id.isprintable() or not await admin.catalog.delete_webhook(library, webhook_id):
+    if not webhook_id.isprintable() or not await admin.catalog.webhooks.delete(library, webhook_id):
         raise NotFound(f"no webhook {webhook_id!r} in {library.name!r}", code="webhook_not_found")
     return web.Response(status=204)
 

@@ -92,8 +92,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         # Two lookups by library/key, cached per process: images, and each library's
         # URL rules (under key ""). Changes made through the admin API reach every
         # process through Redis; the CLI's (signing keys) within the cache's TTL.
-        resolver = _cached(catalog.resolve, settings, link)
-        policies = _cached(catalog.url_policy, settings, link)
+        resolver = _cached(catalog.images.resolve, settings, link)
+        policies = _cached(catalog.libraries.url_policy, settings, link)
         flights: Flights
         if link is None:
             flights = FileFlights(settings.server.data_dir / "locks")
@@ -115,14 +115,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         session = await stack.enter_async_context(
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.purge.timeout))
         )
-        hooks = purge_hooks(settings.purge, session, catalog)
+        hooks = purge_hooks(settings.purge, session, catalog.served)
         purger = Purger(variants, hooks, settings.purge.repeat_after)
         stack.push_async_callback(purger.close)
-        served = ServedUris(catalog) if settings.purge.nginx_urls else None
-        webhooks = Webhooks(catalog, settings.admin)
+        served = ServedUris(catalog.served) if settings.purge.nginx_urls else None
+        webhooks = Webhooks(catalog.webhooks, settings.admin)
         webhooks.start()
         stack.push_async_callback(webhooks.close)
-        counters = ServeCounters(catalog, settings.origin.stats_flush_interval)
+        counters = ServeCounters(catalog.stats, settings.origin.stats_flush_interval)
         counters.start()
         stack.push_async_callback(counters.close)  # flushes once more
         admin = Admin(

@@ -108,8 +108,8 @@ async def listen(services: Services, *, reuse_port: bool) -> tuple[list[web.AppR
 
 async def create_demo_key(catalog: Catalog) -> str:
     """A fresh admin key for the demo library; the previous demo key is revoked."""
-    library = await catalog.ensure_library(DEMO_LIBRARY)
-    key, _ = await catalog.create_api_key(library, Role.ADMIN, DEMO_KEY_NAME, replace_named=True)
+    library = await catalog.libraries.ensure(DEMO_LIBRARY)
+    key, _ = await catalog.api_keys.create(library, Role.ADMIN, DEMO_KEY_NAME, replace_named=True)
     return key
 
 

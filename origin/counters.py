@@ -16,7 +16,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from cache import Outcome
-from catalog import Catalog
+from catalog import Stats
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,8 @@ class ServeCounters:
     """Per library id: variants rendered (MISS) and served without a render of their
     own (HIT from the store, or COALESCED onto another request's render)."""
 
-    def __init__(self, catalog: Catalog, interval: float) -> None:
-        self._catalog = catalog
+    def __init__(self, stats: Stats, interval: float) -> None:
+        self._stats = stats
         self._interval = interval
         self.started = datetime.now(UTC)
         self._renders: Counter[int] = Counter()
@@ -59,7 +59,7 @@ class ServeCounters:
             self._flushing = {i: (self._renders[i], self._hits[i]) for i in ids}
             self._renders, self._hits = Counter(), Counter()
             try:
-                await self._catalog.add_counts(self._flushing)
+                await self._stats.add_counts(self._flushing)
             except BaseException as exc:
                 for library_id, (renders, hits) in self._flushing.items():
                     self._renders[library_id] += renders

@@ -139,10 +139,10 @@ class Tenant:
 
 
 async def new_tenant(services: Services) -> Tenant:
-    library = await services.catalog.ensure_library(f"t-{uuid.uuid4().hex[:10]}")
+    library = await services.catalog.libraries.ensure(f"t-{uuid.uuid4().hex[:10]}")
     keys = {}
     for role in Role:
-        keys[role], _ = await services.catalog.create_api_key(library, role, f"test {role}")
+        keys[role], _ = await services.catalog.api_keys.create(library, role, f"test {role}")
     return Tenant(library.name, keys)
 
 
@@ -168,7 +168,7 @@ async def upload(
 
 
 async def library_of(services: Services, tenant: Tenant) -> Library:
-    library = await services.catalog.get_library(tenant.name)
+    library = await services.catalog.libraries.get(tenant.name)
     assert library is not None
     return library
 

@@ -201,8 +201,8 @@ async def test_authentication_and_roles(
         assert await error_of(response) == code
         if status == 401:
             assert response.headers["WWW-Authenticate"].startswith("Bearer")
-    other = await services.catalog.ensure_library(tenant.name + "-other")
-    other_key, _ = await services.catalog.create_api_key(other, Role.ADMIN)
+    other = await services.catalog.libraries.ensure(tenant.name + "-other")
+    other_key, _ = await services.catalog.api_keys.create(other, Role.ADMIN)
     response = await _post(admin, tenant, data, {**raw, "Authorization": f"Bearer {other_key}"})
     assert response.status == 403 and await error_of(response) == "wrong_library"
     response = await admin.post(
@@ -224,10 +224,12 @@ async def test_authentication_and_roles(
 async def test_revoked_key_is_refused(
     admin: TestClient, tenant: Tenant, services: Services
 ) -> None:
-    library = await services.catalog.get_library(tenant.name)
+    library = await services.catalog.libraries.get(tenant.name)
     assert library is not None
-    first, _ = await services.catalog.create_api_key(library, Role.ADMIN, "rot", replace_named=True)
-    second, _ = await services.catalog.create_api_key(
+    first, _ = await services.catalog.api_keys.create(
+        library, Role.ADMIN, "rot", replace_named=True
+    )
+    second, _ = await services.catalog.api_keys.create(
         library, Role.ADMIN, "rot", replace_named=True
     )
     get = f"{tenant.images}/nothing"

@@ -150,7 +150,7 @@ def variants_dir(services: Services, image_id: str) -> Path:
 async def test_libraries_crud(
     admin: TestClient, origin: TestClient, services: Services, tenant: Tenant
 ) -> None:
-    root, _ = await services.catalog.create_api_key(None, Role.ADMIN, "root")
+    root, _ = await services.catalog.api_keys.create(None, Role.ADMIN, "root")
     name = f"{tenant.name}-new"
     response = await admin.post(
         "/v1/libraries",
@@ -208,8 +208,8 @@ async def test_libraries_crud(
     response = await origin.get(f"/{name}/a/one.jpg?p=thumb")
     assert response.status == 200
     assert dimensions(await response.read()) == (40, 40)
-    scoped, _ = await services.catalog.create_api_key(
-        await services.catalog.get_library(name), Role.ADMIN
+    scoped, _ = await services.catalog.api_keys.create(
+        await services.catalog.libraries.get(name), Role.ADMIN
     )
 
     response = await admin.delete(f"/v1/libraries/{name}", headers=bearer(root))
@@ -238,7 +238,7 @@ async def test_libraries_crud(
 async def test_keys_create_list_revoke(
     admin: TestClient, services: Services, tenant: Tenant
 ) -> None:
-    root, root_record = await services.catalog.create_api_key(None, Role.ADMIN, "root")
+    root, root_record = await services.catalog.api_keys.create(None, Role.ADMIN, "root")
     before = datetime.now(UTC)
     response = await admin.post(
         "/v1/keys",
@@ -880,7 +880,7 @@ class Matrix:
 
         keys = await get("/v1/keys", library=self.tenant.name)
         return {
-            "made": await self.services.catalog.get_library(f"{self.tenant.name}-made"),
+            "made": await self.services.catalog.libraries.get(f"{self.tenant.name}-made"),
             "key_count": await self.services.catalog.pool.fetchval("SELECT count(*) FROM api_keys"),
             "library": await get(self.url()),
             "images": await get(self.tenant.images, status=["pending", "active", "deleted"]),
@@ -932,7 +932,7 @@ async def _libraries_delete(m: Matrix, h: dict[str, str], _: str) -> list[Outcom
     outcome = await m.call("DELETE", m.url(), 200, h)
     if outcome.status == 200:
         assert outcome.body == {"library": m.tenant.name, "images_deleted": 1}
-        assert await m.services.catalog.get_library(m.tenant.name) is None
+        assert await m.services.catalog.libraries.get(m.tenant.name) is None
     return [outcome]
 
 
@@ -1028,28 +1028,28 @@ async def matrix_context(
 ) -> Matrix:
     catalog = services.catalog
     library = await library_of(services, tenant)
-    other = await catalog.ensure_library(f"{tenant.name}-other")
+    other = await catalog.libraries.ensure(f"{tenant.name}-other")
     keys = {
         "read": tenant.keys[Role.READ],
         "write": tenant.keys[Role.WRITE],
         "admin": tenant.keys[Role.ADMIN],
         "unknown": "io_" + secrets.token_urlsafe(32),
     }
-    keys["other_admin"], _ = await catalog.create_api_key(other, Role.ADMIN)
-    keys["global_read"], _ = await catalog.create_api_key(None, Role.READ)
-    keys["global_admin"], _ = await catalog.create_api_key(None, Role.ADMIN)
-    keys["revoked"], revoked = await catalog.create_api_key(None, Role.ADMIN)
-    assert await catalog.revoke_api_key(revoked.id)
-    keys["expired"], _ = await catalog.create_api_key(
+    keys["other_admin"], _ = await catalog.api_keys.create(other, Role.ADMIN)
+    keys["global_read"], _ = await catalog.api_keys.create(None, Role.READ)
+    keys["global_admin"], _ = await catalog.api_keys.create(None, Role.ADMIN)
+    keys["revoked"], revoked = await catalog.api_keys.create(None, Role.ADMIN)
+    assert await catalog.api_keys.revoke(revoked.id)
+    keys["expired"], _ = await catalog.api_keys.create(
         None, Role.ADMIN, expires_at=datetime.now(UTC) - timedelta(minutes=1)
     )
     image = await quick_upload(admin, tenant, unique_image(32, 24), activate="true", tags="t")
     response = await origin.get(f"/{tenant.name}/{image['key']}?w=10")  # a variant to purge
     assert response.status == 200
-    _, victim = await catalog.create_api_key(library, Role.READ, "victim")
+    _, victim = await catalog.api_keys.create(library, Role.READ, "victim")
     m = Matrix(admin, services, tenant, library, other, keys, image, victim.id)
     if family == "webhooks":
-        hook = await catalog.create_webhook(
+        hook = await catalog.webhooks.create(
             library, "https://hooks.example.invalid/old", ["purge.completed"], 20
         )
         m.webhook = hook.id
@@ -1179,7 +1179,7 @@ def _named(value: Any, names: dict[str, str]) -> Any:
 async def test_library_key_and_purge_request_errors(
     admin: TestClient, services: Services, tenant: Tenant
 ) -> None:
-    root, _ = await services.catalog.create_api_key(None, Role.ADMIN)
+    root, _ = await services.catalog.api_keys.create(None, Role.ADMIN)
     auth = bearer(root)
     lib = f"/v1/libraries/{tenant.name}"
     names = {"good": f"{tenant.name}-ok", "tenant": tenant.name}
@@ -1220,7 +1220,7 @@ async def test_library_key_and_purge_request_errors(
         await expect_error(
             admin, "GET", f"/v1/libraries/{name}", 403, "wrong_library", headers=tenant.auth()
         )
-    assert await services.catalog.get_library(names["good"]) is None
+    assert await services.catalog.libraries.get(names["good"]) is None
     response = await admin.get(lib, headers=auth)  # the refused PATCHes changed nothing
     assert (await response.json())["settings"] == LibrarySettings().to_json()
 
@@ -1769,7 +1769,7 @@ async def hooked(services: Services, aiohttp_client: AiohttpClient) -> AsyncIter
         webhook_attempts=4,
         webhook_timeout=3.0,
     )
-    webhooks = Webhooks(services.catalog, settings)
+    webhooks = Webhooks(services.catalog.webhooks, settings)
     webhooks.start()
     try:
         yield await admin_client(services, aiohttp_client, settings=settings, events=webhooks)
@@ -2052,12 +2052,12 @@ async def test_a_writer_that_died_leaves_no_orphan_after_a_sweep(
     )  # a write that ended is no longer journalled
     # What a writer killed after its put leaves behind: the entry and the blob, no row.
     orphan = unique_image(62, 40)
-    await services.catalog.unsettle_originals([sha(orphan)])
+    await services.catalog.originals.unsettle([sha(orphan)])
     await services.store.put(original_key(sha(orphan)), orphan, "application/octet-stream")
     # And one whose image was committed by another upload of the same bytes meanwhile.
-    await services.catalog.unsettle_originals([kept["sha256"]])
+    await services.catalog.originals.unsettle([kept["sha256"]])
     young = unique_image(63, 40)  # a write under way now: left alone
-    await services.catalog.unsettle_originals([sha(young)])
+    await services.catalog.originals.unsettle([sha(young)])
     await services.store.put(original_key(sha(young)), young, "application/octet-stream")
     await pool.execute(
         "UPDATE unsettled_originals SET since = now() - interval '2 hours'"

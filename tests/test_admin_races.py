@@ -93,14 +93,14 @@ async def test_deleting_a_library_while_an_upload_lands_leaves_no_orphan(
 ) -> None:
     await quick_upload(admin, tenant, unique_image(70, 42), key="a.jpg")
     late = unique_image(70, 43)
-    listed = services.catalog.live_image_ids
+    listed = services.catalog.images.live_ids
 
     async def list_then_an_upload_lands(library: Any) -> list[str]:
         ids = await listed(library)
         await quick_upload(admin, tenant, late, key="late.jpg")  # the race's window
         return ids
 
-    monkeypatch.setattr(services.catalog, "live_image_ids", list_then_an_upload_lands)
+    monkeypatch.setattr(services.catalog.images, "live_ids", list_then_an_upload_lands)
     await services.admin.delete_library(await library_of(services, tenant))
     await services.admin.sweep()
     assert not await has_original(services, late)
@@ -116,7 +116,7 @@ async def test_the_sweeper_keeps_an_image_published_meanwhile(
         "UPDATE images SET pending_since = now() - interval '1 hour' WHERE id = $1", body["id"]
     )
     url = f"{tenant.images}/{body['id']}"
-    expired = services.catalog.expired_pending
+    expired = services.catalog.images.expired_pending
 
     async def listed_then_published(*args: Any) -> Any:
         found = await expired(*args)
@@ -125,7 +125,7 @@ async def test_the_sweeper_keeps_an_image_published_meanwhile(
             assert (await admin.post(url + "/deactivate", headers=tenant.auth())).status == 200
         return found
 
-    monkeypatch.setattr(services.catalog, "expired_pending", listed_then_published)
+    monkeypatch.setattr(services.catalog.images, "expired_pending", listed_then_published)
     await services.admin.sweep()
     assert (await admin.get(url, headers=tenant.auth())).status == 200
 
@@ -230,7 +230,7 @@ async def test_closing_webhooks_closes_their_resolver(
         await real_close(self)
 
     monkeypatch.setattr(PublicResolver, "close", close)
-    hooks = Webhooks(services.catalog, AdminSettings())
+    hooks = Webhooks(services.catalog.webhooks, AdminSettings())
     hooks.start()
     await hooks.close()
     assert closed == [True]

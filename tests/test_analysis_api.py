@@ -161,4 +161,4 @@ async def test_keep_gps_is_a_flag(admin: TestClient, services: Services, tenant:
         )
         assert await error_of(response) == "invalid_settings", value
     library = await library_of(services, tenant)
-    assert (await services.catalog.library_settings(library)).keep_gps is False
+    assert (await services.catalog.libraries.settings(library)).keep_gps is False

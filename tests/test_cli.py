@@ -430,9 +430,9 @@ async def test_import_a_folder_then_again(cli: Cli, services: Services, tmp_path
     )
     assert "old/notes.txt: unsupported_image: " in first.stderr
     assert "import 4/4" in first.stderr  # not a terminal: a line at the end
-    library = await services.catalog.get_library(name)
+    library = await services.catalog.libraries.get(name)
     assert library is not None
-    found, _ = await services.catalog.list_images(library, ImageQuery(sort=Sort.KEY))
+    found, _ = await services.catalog.images.page(library, ImageQuery(sort=Sort.KEY))
     assert [(i.key, i.status, i.tags) for i in found] == [
         (f"old/{key}", Status.ACTIVE, ("x", "y"))
         for key in ("a.jpg", "nested/b.png", "nested/deeper/c.jpg")
@@ -454,7 +454,7 @@ async def test_import_a_folder_then_again(cli: Cli, services: Services, tmp_path
         "imported 0, skipped as duplicates 2, failed 2 (key_exists 1, unsupported_image 1)"
     )
     assert "old/a.jpg: key_exists: " in changed.stderr
-    (kept,) = await services.catalog.images_by(library, "key", ["old/a.jpg"])
+    (kept,) = await services.catalog.images.by(library, "key", ["old/a.jpg"])
     assert kept.sha256 == found[0].sha256
 
     assert _refused(
@@ -500,9 +500,9 @@ async def test_import_from_s3(
         "imported 2, skipped as duplicates 0, failed 2 (unsupported_image 1, upload_too_large 1)"
     ), result.stderr
     assert f"s3/big.jpg: upload_too_large: the file is larger than {limit} bytes" in result.stderr
-    library = await services.catalog.get_library(name)
+    library = await services.catalog.libraries.get(name)
     assert library is not None
-    found, _ = await services.catalog.list_images(library, ImageQuery(sort=Sort.KEY))
+    found, _ = await services.catalog.images.page(library, ImageQuery(sort=Sort.KEY))
     assert [(i.key, i.status) for i in found] == [
         ("s3/a.jpg", Status.PENDING),  # the library's auto_activate: off
         ("s3/sub/b.png", Status.PENDING),
@@ -601,8 +601,8 @@ async def test_warm_then_hits_then_purge(
 
 
 async def test_sweep_deletes_expired_pending_images(cli: Cli, services: Services) -> None:
-    library = await services.catalog.create_library(_name(), LibrarySettings(pending_ttl=60))
-    rules = await services.catalog.library_settings(library)
+    library = await services.catalog.libraries.create(_name(), LibrarySettings(pending_ttl=60))
+    rules = await services.catalog.libraries.settings(library)
     upload = Upload(images.jpeg(64, 64), UploadForm(key="left.jpg"))
     image = await services.admin.store_upload(library, rules, upload)
     assert image.status is Status.PENDING
@@ -613,7 +613,7 @@ async def test_sweep_deletes_expired_pending_images(cli: Cli, services: Services
     assert swept.returncode == 0, swept.stderr
     count = int(swept.stdout.split()[1])
     assert count >= 1 and swept.stdout.strip() == f"swept {count} pending image(s)"
-    assert await services.catalog.get_image(library, image.id) is None
+    assert await services.catalog.images.get(library, image.id) is None
 
 
 class _Terminal(io.StringIO):

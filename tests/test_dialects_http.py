@@ -115,10 +115,10 @@ async def test_dialect_mistakes_are_4xx(
 async def test_imgproxy_signatures_guard_a_library_that_requires_them(
     origin: TestClient, library: str, services: Services
 ) -> None:
-    found = await services.catalog.get_library(library)
+    found = await services.catalog.libraries.get(library)
     assert found is not None
-    key = await services.catalog.create_signing_key(found, Scheme.IMGPROXY)
-    await services.catalog.set_library_settings(found, LibrarySettings(require_signed=True))
+    key = await services.catalog.signing_keys.create(found, Scheme.IMGPROXY)
+    await services.catalog.libraries.set_settings(found, LibrarySettings(require_signed=True))
     path = f"/rs:fit:120:0/plain/{library}/cats/tom.jpg@png"
     unsigned = await get(origin, f"/insecure{path}")
     assert unsigned.status == 403 and await error_of(unsigned) == "signature_required"

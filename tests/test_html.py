@@ -221,9 +221,9 @@ async def test_the_fallback_keeps_alpha(admin: TestClient, tenant: Tenant) -> No
 
 
 async def set_rules(services: Services, tenant: Tenant, rules: LibrarySettings) -> Library:
-    library = await services.catalog.get_library(tenant.name)
+    library = await services.catalog.libraries.get(tenant.name)
     assert library is not None
-    await services.catalog.set_library_settings(library, rules)
+    await services.catalog.libraries.set_settings(library, rules)
     await services.policies.invalidate(library.name, "")
     return library
 
@@ -273,9 +273,9 @@ async def test_a_signed_library_gets_signed_urls(
     response = await admin.get(f"{tenant.images}/{body['id']}/html", headers=tenant.auth())
     assert response.status == 409 and await error_of(response) == "no_signing_key"
 
-    await services.catalog.create_signing_key(library, Scheme.IMGPROXY)  # signs paths only
-    older = await services.catalog.create_signing_key(library, Scheme.NATIVE)
-    newest = await services.catalog.create_signing_key(library, Scheme.IMGIX)
+    await services.catalog.signing_keys.create(library, Scheme.IMGPROXY)  # signs paths only
+    older = await services.catalog.signing_keys.create(library, Scheme.NATIVE)
+    newest = await services.catalog.signing_keys.create(library, Scheme.IMGIX)
     assert older.id != newest.id
     parts = await picture(admin, tenant, body["id"], widths="320,640")
     path = f"/{tenant.name}/signed.jpg"

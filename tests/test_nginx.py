@@ -288,8 +288,8 @@ async def test_a_new_image_under_an_old_key_purges_what_the_old_one_left(
     path = f"/{tenant.name}/k.jpg?w=30"
     await front.get(path)
     # The old image's purge failed to reach nginx (say): its variant is still cached.
-    await front.services.catalog.set_status(
-        await front.services.catalog.get_library(tenant.name), old_id, Status.DELETED
+    await front.services.catalog.images.set_status(
+        await front.services.catalog.libraries.get(tenant.name), old_id, Status.DELETED
     )
     new_id = await published(front, tenant, jpeg(200, 300), "k.jpg")
     response, _ = await front.get(path)

@@ -253,10 +253,10 @@ def target(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 site = web.TCPSite(runner, "127.0.0.1", 0)
                 await site.start()
                 port = runner.addresses[0][1]
-                library = await services.catalog.ensure_library(f"oa-{uuid.uuid4().hex[:10]}")
+                library = await services.catalog.libraries.ensure(f"oa-{uuid.uuid4().hex[:10]}")
                 for role in (Role.READ, Role.WRITE):  # revocable by the run; the admin key not
-                    await services.catalog.create_api_key(library, role, f"openapi {role}")
-                key, record = await services.catalog.create_api_key(library, Role.ADMIN, "openapi")
+                    await services.catalog.api_keys.create(library, role, f"openapi {role}")
+                key, record = await services.catalog.api_keys.create(library, Role.ADMIN, "openapi")
                 started.set_result(Target(f"http://127.0.0.1:{port}", library.name, key, record.id))
                 await stop.wait()
             finally:

@@ -135,7 +135,7 @@ async def test_the_outer_layers_are_purged_once_more_a_little_later(
     purge = PurgeSettings(webhook_url=recorder.url + "/hook", repeat_after=0.3)
     async with open_services(dataclasses.replace(settings, purge=purge).validated()) as services:
         tenant = await new_tenant(services)
-        library = await services.catalog.get_library(tenant.name)
+        library = await services.catalog.libraries.get(tenant.name)
         assert library is not None
         report = await services.purger.purge(PurgeTarget(library.name, library.id, ("a",)))
         assert report.complete and len(recorder.to(HOOK)) == 1

@@ -115,18 +115,18 @@ async def published(
 ) -> tuple[SigningKey, str]:
     """An active image in the tenant's library, a signing key for it, and its path."""
     await upload(admin, tenant, images.jpeg(300, 200), key=name, activate="true")
-    library = await services.catalog.get_library(tenant.name)
+    library = await services.catalog.libraries.get(tenant.name)
     assert library is not None
-    return await services.catalog.create_signing_key(library, scheme), f"/{tenant.name}/{name}"
+    return await services.catalog.signing_keys.create(library, scheme), f"/{tenant.name}/{name}"
 
 
 async def test_the_origin_enforces_the_policy(
     origin: TestClient, admin: TestClient, tenant: Tenant, services: Services
 ) -> None:
     key, path = await published(admin, tenant, services, Scheme.NATIVE, "cat.jpg")
-    library = await services.catalog.get_library(tenant.name)
+    library = await services.catalog.libraries.get(tenant.name)
     assert library is not None
-    await services.catalog.set_library_settings(library, LibrarySettings(require_signed=True))
+    await services.catalog.libraries.set_settings(library, LibrarySettings(require_signed=True))
 
     unsigned = await origin.get(f"{path}?w=100")
     assert unsigned.status == 403 and await error_of(unsigned) == "signature_required"
@@ -267,18 +267,18 @@ def test_the_cli_signs_imgproxy_paths_without_their_signature_segment(
 
 
 async def test_imgproxy_keys_in_the_catalog(tenant: Tenant, services: Services) -> None:
-    library = await services.catalog.get_library(tenant.name)
+    library = await services.catalog.libraries.get(tenant.name)
     assert library is not None
-    made = await services.catalog.create_signing_key(library, Scheme.IMGPROXY)
+    made = await services.catalog.signing_keys.create(library, Scheme.IMGPROXY)
     key_hex, salt_hex = made.secret.split(":")
     assert len(key_hex) == len(salt_hex) == 128 and bytes.fromhex(key_hex + salt_hex)
-    imported = await services.catalog.create_signing_key(
+    imported = await services.catalog.signing_keys.create(
         library, Scheme.IMGPROXY, "736563726574:68656C6C6F"
     )
     assert (imported.scheme, imported.secret) == (Scheme.IMGPROXY, IMGPROXY.secret)
     with pytest.raises(InvalidSecret):
-        await services.catalog.create_signing_key(library, Scheme.IMGPROXY, "secret:hello")
-    policy = await services.catalog.url_policy(tenant.name)
+        await services.catalog.signing_keys.create(library, Scheme.IMGPROXY, "secret:hello")
+    policy = await services.catalog.libraries.url_policy(tenant.name)
     assert policy is not None and {made, imported} <= set(policy.keys)
     # Written by hand, past the program, a bad imgproxy secret is still refused.
     with pytest.raises(asyncpg.CheckViolationError):

@@ -111,19 +111,19 @@ async def test_counts_are_flushed_to_the_table(
     # Deltas are added, never overwritten.
     assert (await origin.get(f"/{tenant.name}/f.jpg?w=40")).status == 200
     assert await services.counters.flush()
-    assert await services.catalog.counts(found) == (1, 3, row["since"])
+    assert await services.catalog.stats.counts(found) == (1, 3, row["since"])
 
 
 async def test_a_failed_flush_keeps_the_counts(
     admin: TestClient, tenant: Tenant, services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     found = await library_of(services, tenant)
-    counters = ServeCounters(services.catalog, interval=3600)
+    counters = ServeCounters(services.catalog.stats, interval=3600)
 
     async def unavailable(counts: object) -> None:
         raise OSError("connection refused")
 
-    monkeypatch.setattr(services.catalog, "add_counts", unavailable)
+    monkeypatch.setattr(services.catalog.stats, "add_counts", unavailable)
     counters.count(found.id, Outcome.MISS)
     counters.count(found.id, Outcome.HIT)
     assert not await counters.flush()
@@ -133,17 +133,17 @@ async def test_a_failed_flush_keeps_the_counts(
     monkeypatch.undo()
     assert await counters.flush()
     assert counters.unflushed(found.id) == (0, 0)
-    counted = await services.catalog.counts(found)
+    counted = await services.catalog.stats.counts(found)
     assert counted is not None and counted[:2] == (1, 2)
 
 
 async def test_counts_of_a_deleted_library_are_dropped(tenant: Tenant, services: Services) -> None:
     found = await library_of(services, tenant)
-    counters = ServeCounters(services.catalog, interval=3600)
+    counters = ServeCounters(services.catalog.stats, interval=3600)
     counters.count(found.id, Outcome.HIT)
     counters.count(2**62, Outcome.HIT)  # no such library (deleted since it was counted)
     assert await counters.flush()
-    counted = await services.catalog.counts(found)
+    counted = await services.catalog.stats.counts(found)
     assert counted is not None and counted[:2] == (0, 1)
 
 
@@ -158,14 +158,14 @@ async def test_the_services_flush_on_their_own_and_at_shutdown(
     async with open_services(quick) as running:
         running.counters.count(found.id, Outcome.MISS)
         for _ in range(200):  # the background flusher's turn
-            if await services.catalog.counts(found) is not None:
+            if await services.catalog.stats.counts(found) is not None:
                 break
             await asyncio.sleep(0.02)
-        counted = await services.catalog.counts(found)
+        counted = await services.catalog.stats.counts(found)
         assert counted is not None and counted[:2] == (1, 0)
         running.counters.count(found.id, Outcome.HIT)
         running.counters.count(found.id, Outcome.HIT)
-    counted = await services.catalog.counts(found)  # flushed as the services closed
+    counted = await services.catalog.stats.counts(found)  # flushed as the services closed
     assert counted is not None and counted[:2] == (1, 2)
 
 
@@ -177,7 +177,7 @@ async def test_stats_need_a_key_for_the_library(
     other = await new_tenant(services)
     response = await admin.get(stats_path(tenant), headers=other.auth(Role.ADMIN))
     assert response.status == 403 and await error_of(response) == "wrong_library"
-    every, _ = await services.catalog.create_api_key(None, Role.READ, "stats test")
+    every, _ = await services.catalog.api_keys.create(None, Role.READ, "stats test")
     response = await admin.get(
         "/v1/libraries/no-such-library/stats", headers={"Authorization": f"Bearer {every}"}
     )

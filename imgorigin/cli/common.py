@@ -87,7 +87,7 @@ async def migrated_catalog(settings: Settings) -> AsyncIterator[Catalog]:
 
 
 async def existing_library(catalog: Catalog, name: str) -> Library:
-    library = await catalog.get_library(name)
+    library = await catalog.libraries.get(name)
     if library is None:
         raise CommandError(f"no library {name!r}")
     return library

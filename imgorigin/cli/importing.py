@@ -199,7 +199,7 @@ class Importer:
     _imported: set[str] = field(default_factory=set)
 
     async def run(self, files: list[SourceFile], concurrency: int) -> Tally:
-        rules = await self.admin.catalog.library_settings(self.library)
+        rules = await self.admin.catalog.libraries.settings(self.library)
         self.limit = self.admin.upload_limit(rules)
 
         async def work(file: SourceFile) -> None:
@@ -238,7 +238,7 @@ class Importer:
 
     async def _have(self, sha256: str) -> bool:
         """Whether the library has this content, or this run is importing it."""
-        if await self.admin.catalog.images_by(self.library, "sha256", [sha256]):
+        if await self.admin.catalog.images.by(self.library, "sha256", [sha256]):
             return True
         # Another worker may have taken it up (or finished it) while we asked.
         while (other := self._landing.get(sha256)) is not None:

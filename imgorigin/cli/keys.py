@@ -61,12 +61,12 @@ def _lifetime(value: str) -> int:
 
 async def create_key(settings: Settings, args: argparse.Namespace) -> None:
     async with migrated_catalog(settings) as catalog:
-        library = await catalog.ensure_library(args.library) if args.library else None
+        library = await catalog.libraries.ensure(args.library) if args.library else None
         expires = None
         if args.expires_in is not None:
             expires = datetime.now(UTC) + timedelta(seconds=args.expires_in)
         role = Role(args.role)
-        key, record = await catalog.create_api_key(library, role, args.name, expires_at=expires)
+        key, record = await catalog.api_keys.create(library, role, args.name, expires_at=expires)
         scope = f"library {library.name!r}" if library else "every library"
         until = f", expires {moment(record.expires_at)}" if record.expires_at else ""
         print(f"{scope}, role {role.value}, key id {record.id}{until}:")
@@ -76,7 +76,7 @@ async def create_key(settings: Settings, args: argparse.Namespace) -> None:
 async def list_keys(settings: Settings, args: argparse.Namespace) -> None:
     async with migrated_catalog(settings) as catalog:
         scope_id = (await existing_library(catalog, args.library)).id if args.library else None
-        records = await catalog.api_keys(scope_id)
+        records = await catalog.api_keys.listed(scope_id)
         header = ["id", "name", "role", "library", "prefix", "created", "expires"]
         header += ["revoked", "last-used"]
         rows = [
@@ -98,6 +98,6 @@ async def list_keys(settings: Settings, args: argparse.Namespace) -> None:
 
 async def revoke_key(settings: Settings, args: argparse.Namespace) -> None:
     async with migrated_catalog(settings) as catalog:
-        if not await catalog.revoke_api_key(args.key_id):
+        if not await catalog.api_keys.revoke(args.key_id):
             raise CommandError(f"no live API key with id {args.key_id}")
         print(f"revoked key {args.key_id}")

@@ -71,7 +71,7 @@ async def create_library(settings: Settings, args: argparse.Namespace) -> None:
     async with migrated_catalog(settings) as catalog:
         rules = library_settings(args.settings)
         try:
-            library = await catalog.create_library(args.name, rules)
+            library = await catalog.libraries.create(args.name, rules)
         except LibraryExists:
             raise CommandError(f"library {args.name!r} exists") from None
         print(f"created library {library.name!r}")
@@ -80,8 +80,8 @@ async def create_library(settings: Settings, args: argparse.Namespace) -> None:
 async def list_libraries(settings: Settings, args: argparse.Namespace) -> None:
     async with migrated_catalog(settings) as catalog:
         rows = []
-        for library in await catalog.libraries():
-            usage = await catalog.usage(library)
+        for library in await catalog.libraries.listed():
+            usage = await catalog.stats.usage(library)
             rows.append(
                 [library.name, moment(library.created_at)]
                 + [str(usage[n]) for n in ("active", "pending", "bytes")]
@@ -92,7 +92,7 @@ async def list_libraries(settings: Settings, args: argparse.Namespace) -> None:
 async def show_library(settings: Settings, args: argparse.Namespace) -> None:
     async with migrated_catalog(settings) as catalog:
         library = await existing_library(catalog, args.name)
-        shown = await library_json(catalog, library) | {"usage": await catalog.usage(library)}
+        shown = await library_json(catalog, library) | {"usage": await catalog.stats.usage(library)}
         print(json.dumps(shown, indent=2))
 
 

@@ -27,8 +27,8 @@ def declare(commands: Commands, common: argparse.ArgumentParser) -> None:
 
 async def sign_url(settings: Settings, args: argparse.Namespace) -> None:
     async with migrated_catalog(settings) as catalog:
-        library = await catalog.get_library(args.library)
-        keys = await catalog.signing_keys(library) if library else []
+        library = await catalog.libraries.get(args.library)
+        keys = await catalog.signing_keys.live(library) if library else []
     url = urlsplit(args.url)
     # imgproxy paths are signed by imgproxy keys, origin URLs by the others.
     first, _, rest = url.path.removeprefix("/").partition("/")

@@ -52,7 +52,7 @@ def declare(commands: Commands, common: argparse.ArgumentParser) -> None:
 def _on_library(step: Step) -> Handler:
     async def work(settings: Settings, args: argparse.Namespace) -> None:
         async with migrated_catalog(settings) as catalog:
-            library = await catalog.ensure_library(args.library)
+            library = await catalog.libraries.ensure(args.library)
             await step(catalog, library, args)
 
     return command(work)
@@ -61,7 +61,7 @@ def _on_library(step: Step) -> Handler:
 async def create_key(catalog: Catalog, library: Library, args: argparse.Namespace) -> None:
     secret = sys.stdin.readline().strip() if args.secret_stdin else None
     try:
-        key = await catalog.create_signing_key(library, Scheme(args.scheme), secret)
+        key = await catalog.signing_keys.create(library, Scheme(args.scheme), secret)
     except InvalidSecret as exc:
         raise SystemExit(f"imgorigin: {exc}") from None
     print(f"library {library.name!r}, {key.scheme.value} signing key {key.id}:")
@@ -69,18 +69,18 @@ async def create_key(catalog: Catalog, library: Library, args: argparse.Namespac
 
 
 async def list_keys(catalog: Catalog, library: Library, args: argparse.Namespace) -> None:
-    for key in await catalog.signing_keys(library):
+    for key in await catalog.signing_keys.live(library):
         print(f"{key.id}  {key.scheme.value}")
 
 
 async def revoke_key(catalog: Catalog, library: Library, args: argparse.Namespace) -> None:
-    if not await catalog.revoke_signing_key(library, args.key_id):
+    if not await catalog.signing_keys.revoke(library, args.key_id):
         raise SystemExit(f"imgorigin: no live signing key {args.key_id!r}")
     print(f"revoked {args.key_id}")
 
 
 async def require_signed(catalog: Catalog, library: Library, args: argparse.Namespace) -> None:
-    rules = await catalog.library_settings(library)
+    rules = await catalog.libraries.settings(library)
     required = args.required == "yes"
-    await catalog.set_library_settings(library, replace(rules, require_signed=required))
+    await catalog.libraries.set_settings(library, replace(rules, require_signed=required))
     print(f"library {library.name!r} requires signed URLs: {args.required}")

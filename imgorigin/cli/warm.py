@@ -70,7 +70,7 @@ async def warm(
     The query is read as the library's URLs are: under its rules, and as a signed URL
     (spared the limits for unsigned ones) when the library serves signed URLs only.
     """
-    rules = await services.catalog.library_settings(library)
+    rules = await services.catalog.libraries.settings(library)
     try:
         spec = dialect.read(query, rules, signed=rules.require_signed).spec
     except BadRequest as exc:
@@ -78,7 +78,7 @@ async def warm(
     accepts = (accept,) if accept is not None or not spec.auto_format else _EVERY_ACCEPT
     origin = create_origin(services)
     tally = Tally()
-    usage = await services.catalog.usage(library)
+    usage = await services.catalog.stats.usage(library)
     progress = Progress("warm", usage["active"])
 
     async def work(listed: Image) -> None:
@@ -110,7 +110,7 @@ async def _pages(services: Services, library: Library) -> AsyncIterator[list[Ima
     """The library's active images, oldest first, a page at a time."""
     query = ImageQuery(statuses=(Status.ACTIVE,), sort=Sort.OLDEST, limit=100)
     while True:
-        page, cursor = await services.catalog.list_images(library, query)
+        page, cursor = await services.catalog.images.page(library, query)
         if page:
             yield page
         if cursor is None:
