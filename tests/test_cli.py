@@ -7,6 +7,7 @@ over HTTP, then a clean stop.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import concurrent.futures
 import contextlib
@@ -23,6 +24,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -32,7 +34,7 @@ from aiohttp.test_utils import TestClient
 from admin_api.fields import Upload, UploadForm
 from catalog import ImageQuery, LibrarySettings, Scheme, SigningKey, Sort, Status
 from imgorigin.app import Services
-from imgorigin.cli import main
+from imgorigin.cli import main, parser
 from imgorigin.cli.bulk import Progress
 from imgorigin.machine import available_cpus
 from origin import signing
@@ -639,3 +641,40 @@ def test_progress_in_place_on_a_terminal_and_in_lines_elsewhere() -> None:
     progress.close()
     lines = log.getvalue().splitlines()
     assert [line.split()[1] for line in lines] == ["100/250", "200/250", "250/250"]
+
+
+def _commands(command: argparse.ArgumentParser, path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every command line's subcommands down to the last, with the handler it runs."""
+    groups = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        yield path, command.get_default("handler")
+        return
+    for name, subcommand in groups[0].choices.items():
+        yield from _commands(subcommand, f"{path} {name}".strip())
+
+
+def test_every_command_of_the_readme_declares_a_handler() -> None:
+    handlers = dict(_commands(parser()))
+    assert list(handlers) == [
+        "serve",
+        "migrate",
+        "keys create",
+        "keys list",
+        "keys revoke",
+        "libraries create",
+        "libraries list",
+        "libraries show",
+        "libraries delete",
+        "import",
+        "warm",
+        "purge",
+        "sweep",
+        "signing create-key",
+        "signing keys",
+        "signing revoke-key",
+        "signing require",
+        "sign",
+        "nginx-config",
+        "settings",
+    ]
+    assert all(callable(handler) for handler in handlers.values())
