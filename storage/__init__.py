@@ -15,10 +15,11 @@ from storage.base import (
     InvalidKey,
     StoreUnavailable,
 )
+from storage.configured import open_store
 from storage.filesystem import FilesystemStore
 from storage.layout import original_key
 from storage.s3 import S3Store
-from storage.settings import StorageSettings, open_store
+from storage.settings import StorageSettings
 
 __all__ = [
     "CHUNK_SIZE",

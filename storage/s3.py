@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import ExitStack, asynccontextmanager
 from datetime import UTC
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 from aiobotocore.config import AioConfig
@@ -33,9 +33,7 @@ from storage.base import (
     StoreUnavailable,
     check_key,
 )
-
-if TYPE_CHECKING:
-    from storage.settings import StorageSettings
+from storage.settings import StorageSettings
 
 T = TypeVar("T")
 

@@ -1,16 +1,11 @@
-"""Storage settings, and the one place that turns a storage URL into a backend."""
+"""Storage settings: where the blobs are, and how S3 is called."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from storage.base import BlobStore, InvalidKey, check_key
-from storage.filesystem import FilesystemStore
-from storage.s3 import S3Store
+from storage.base import InvalidKey, check_key
 
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 
@@ -108,18 +103,3 @@ class StorageSettings:
             except InvalidKey as exc:
                 raise ValueError(f"IMGORIGIN_STORAGE_URL: invalid prefix in {self.url!r}") from exc
         return parts.netloc, f"{prefix}/" if prefix else ""
-
-
-@asynccontextmanager
-async def open_store(settings: StorageSettings, data_dir: Path) -> AsyncIterator[BlobStore]:
-    """The configured store, open for the block and closed after it."""
-    if urlsplit(settings.url).scheme == "s3":
-        async with S3Store.open(settings) as s3:
-            yield s3
-        return
-    root = Path(unquote(urlsplit(settings.url).path)) if settings.url else data_dir / "store"
-    store = FilesystemStore(root)
-    try:
-        yield store
-    finally:
-        await store.close()

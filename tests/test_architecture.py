@@ -136,6 +136,48 @@ def test_storage_and_catalog_know_no_http_server(package: str) -> None:
     assert found(package, lambda _m, name: name.startswith("aiohttp.web")) == []
 
 
+def test_no_module_imports_itself_back() -> None:
+    """No cycle of imports between our modules (every import counts, so a cycle may
+    not hide under TYPE_CHECKING or in a function): each module can be read, and
+    tested, after the ones it uses. A package's __init__ re-exporting its modules is
+    no cycle: `from storage.base import X` is an import of storage.base alone."""
+    graph = {
+        module: {name for _, name in imports(module, path) if name != module}
+        for package in our_packages() - {"tests", "bench"}
+        for module, path in modules(package)
+    }
+    cycles = [sorted(group) for group in _strongly_connected(graph) if len(group) > 1]
+    assert cycles == []
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's groups of modules that reach each other through imports."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for used in graph[module] & graph.keys():
+            if used not in index:
+                visit(used)
+                low[module] = min(low[module], low[used])
+            elif used in stack:
+                low[module] = min(low[module], index[used])
+        if low[module] == index[module]:
+            group: list[str] = []
+            while not group or group[-1] != module:
+                group.append(stack.pop())
+            groups.append(group)
+
+    for module in graph:
+        if module not in index:
+            visit(module)
+    return groups
+
+
 def test_every_form_of_import_is_seen(tmp_path: Path) -> None:
     """The rules are only as good as the reading of imports."""
     source = tmp_path / "store.py"
