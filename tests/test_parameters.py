@@ -744,6 +744,7 @@ def _fill_blur_reference(whole: pyvips.Image) -> pyvips.Image:
             lambda i: i.resize(0.4).smartcrop(800, 800, interesting="entropy"),
         ),
     ],
+    ids=["fill-blur", "flip-v-rot-270", "crop-entropy"],
 )
 def test_steps_that_read_out_of_order_work_on_large_sources(
     query: str, size: tuple[int, int], reference: Callable[[pyvips.Image], pyvips.Image]
