@@ -18,8 +18,11 @@ the first pass, and nothing else would ever evict it.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
+import math
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,32 +58,82 @@ def library_tag(library: str) -> str:
 class ServedLog(Protocol):
     """Where the URIs served per key are kept (the catalog)."""
 
-    async def record_served(self, library_id: int, key: str, uri: str) -> None: ...
+    async def record_served(
+        self, library_id: int, key: str, uri: str, cap: int, lifetime: float
+    ) -> bool: ...
+
+    async def prune_served(self, lifetime: float) -> int: ...
 
     async def served_uris(self, library_id: int, keys: list[str] | None) -> list[str]: ...
 
 
+# How long this process takes a key that refused a URI to be full, before asking again.
+FULL_KEPT = 60.0
+
+
 class ServedUris:
-    """Records each URI the origin answers for a key, once per process.
+    """Records each URI the origin answers for a key, so purges can name it to nginx.
 
-    Rows are never removed, so a purge, which names every URI ever served under its
-    keys, never leaves one behind for nginx to keep; and so this process may remember
-    what it recorded without hearing of purges."""
+    Bounded, whatever anonymous traffic sends (cache busters, reordered parameters):
+    at most `cap` URIs a key, and a row lives `lifetime` seconds (nginx's `inactive`)
+    from the last time the origin answered its URI. Past the cap an answer is not
+    recorded, and the caller tells nginx not to keep it. A recorded answer tells nginx
+    to ask again after half the lifetime (`nginx_expires`), and this process records
+    a URI again once half the lifetime has passed: so when nginx asks, the row has at
+    least half the lifetime left, and no entry nginx holds outlives its row, however
+    hot it is (a hit in nginx never reaches the origin to refresh it).
 
-    def __init__(self, log: ServedLog, remembered: int = 100_000) -> None:
+    Each process remembers what it recorded, and which keys were full (for FULL_KEPT
+    seconds), so neither a URI seen again nor a flood of new ones for a full key costs
+    a write."""
+
+    def __init__(
+        self, log: ServedLog, cap: int, lifetime: float, remembered: int = 100_000
+    ) -> None:
         self._log = log
-        self._recorded: OrderedDict[tuple[int, str, str], None] = OrderedDict()
+        self.cap = cap
+        self.lifetime = lifetime
+        self._recorded: OrderedDict[bytes, float] = OrderedDict()  # when, by digest
+        self._full: OrderedDict[bytes, float] = OrderedDict()
         self._remembered = remembered
+        self._next_prune = 0.0
 
-    async def record(self, library_id: int, key: str, uri: str) -> None:
-        seen = (library_id, key, uri)
-        if seen in self._recorded:
+    @property
+    def nginx_expires(self) -> int:
+        """Seconds nginx may keep a recorded answer before asking the origin again."""
+        return max(1, int(self.lifetime // 2))
+
+    async def record(self, library_id: int, key: str, uri: str) -> bool:
+        """Whether `uri` is recorded for the key's purges; False past the key's cap."""
+        # Remembered by digest: a URI may be 8 KB, and a hundred thousand are kept.
+        image, seen = _digest(library_id, key), _digest(library_id, key, uri)
+        now = time.monotonic()
+        if now - self._recorded.get(seen, -math.inf) < self.lifetime / 2:
             self._recorded.move_to_end(seen)
-            return
-        await self._log.record_served(library_id, key, uri)
-        self._recorded[seen] = None
-        if len(self._recorded) > self._remembered:
-            self._recorded.popitem(last=False)
+            return True
+        if now - self._full.get(image, -math.inf) < min(FULL_KEPT, self.lifetime / 2):
+            return False
+        if now >= self._next_prune:  # rows only grow with traffic, so traffic prunes
+            self._next_prune = now + min(3600.0, self.lifetime / 10)
+            await self._log.prune_served(self.lifetime)
+        if await self._log.record_served(library_id, key, uri, self.cap, self.lifetime):
+            _remember(self._recorded, seen, now, self._remembered)
+            self._full.pop(image, None)
+            return True
+        _remember(self._full, image, now, self._remembered)
+        return False
+
+
+def _digest(*parts: object) -> bytes:
+    text = "\0".join(map(str, parts)).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(text, digest_size=16).digest()
+
+
+def _remember(memory: OrderedDict[bytes, float], item: bytes, at: float, most: int) -> None:
+    memory[item] = at
+    memory.move_to_end(item)
+    if len(memory) > most:
+        memory.popitem(last=False)
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,28 @@ class PurgeSettings:
             "set, the origin records the URIs it serves per image, and purges evict them.",
         },
     )
+    nginx_uris_per_image: int = field(
+        default=100,
+        metadata={
+            "env": "IMGORIGIN_NGINX_URIS_PER_IMAGE",
+            "min": 1,
+            "help": "Most URIs recorded for nginx's purges per image key (a purge sends three "
+            "calls per URI to each nginx). An answer past it is sent `Cache-Control: private` "
+            "(browsers keep it, nginx and CDNs do not), so cache-busting URLs neither grow "
+            "the catalog nor escape a purge.",
+        },
+    )
+    nginx_inactive: int = field(
+        default=30 * 86_400,
+        metadata={
+            "env": "IMGORIGIN_NGINX_INACTIVE",
+            "min": 2,
+            "help": "Seconds nginx keeps an entry nobody asks for (`inactive=` of "
+            "`imgorigin nginx-config`). URIs the origin has not answered for this long are "
+            "no longer recorded, and nginx is told (`X-Accel-Expires`) to ask again after "
+            "half of it, so no entry outlives its record.",
+        },
+    )
     cloudflare_zone_id: str = field(
         default="",
         metadata={

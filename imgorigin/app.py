@@ -118,7 +118,10 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         hooks = purge_hooks(settings.purge, session, catalog.served)
         purger = Purger(variants, hooks, settings.purge.repeat_after)
         stack.push_async_callback(purger.close)
-        served = ServedUris(catalog.served) if settings.purge.nginx_urls else None
+        served = None
+        if settings.purge.nginx_urls:
+            purge = settings.purge
+            served = ServedUris(catalog.served, purge.nginx_uris_per_image, purge.nginx_inactive)
         webhooks = Webhooks(catalog.webhooks, settings.admin)
         webhooks.start()
         stack.push_async_callback(webhooks.close)

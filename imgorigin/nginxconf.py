@@ -17,6 +17,8 @@ Three decisions live here:
   records the URIs it served per image key (catalog table `served_uris`) and the admin
   purge asks `/_purge` to evict `{class}{uri}` for each, three classes per URI, the
   key in a header (cache.purge). Only hosts given with --purge-allow may call it.
+  Those records are bounded (cache.purge.ServedUris): `inactive` is the origin's
+  IMGORIGIN_NGINX_INACTIVE, how long a record lives unless nginx asks again.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class NginxOptions:
     user: str = ""
     access_log: str = "/dev/stdout"
     lock_timeout: int = 30  # seconds: as long as the origin lets a request wait for a render
+    inactive: int = 30 * 86_400  # seconds: the origin's IMGORIGIN_NGINX_INACTIVE
     module: str = MODULE
 
 
@@ -89,7 +92,7 @@ http {{
         default "*/*";
     }}
     proxy_cache_path {cache_dir}/cache levels=1:2 keys_zone=imgorigin:64m
-                     max_size={cache_size} inactive=30d use_temp_path=off;
+                     max_size={cache_size} inactive={inactive}s use_temp_path=off;
 
     upstream imgorigin_origin {{
 {servers}
@@ -167,6 +170,7 @@ def render(options: NginxOptions, command: str = "imgorigin nginx-config") -> st
         server_name=options.server_name,
         allow="\n".join(f"            allow {a};" for a in options.purge_allow),
         lock_timeout=options.lock_timeout,
+        inactive=options.inactive,
     )
 
 
@@ -195,7 +199,11 @@ def add_arguments(command: argparse.ArgumentParser) -> None:
 
 
 def options_from(
-    args: argparse.Namespace, default_upstream: str, data_dir: Path, render_wait: float
+    args: argparse.Namespace,
+    default_upstream: str,
+    data_dir: Path,
+    render_wait: float,
+    inactive: int,
 ) -> NginxOptions:
     return NginxOptions(
         listen=args.listen,
@@ -207,6 +215,7 @@ def options_from(
         user=args.user,
         access_log=args.access_log,
         lock_timeout=math.ceil(render_wait),
+        inactive=inactive,
     )
 
 

@@ -121,8 +121,7 @@ class Origin:
         headers = variant_headers(variant, negotiated, self.settings, asked.expires)
         if asked.download is not None:
             headers[hdrs.CONTENT_DISPOSITION] = attachment(asked.download)
-        if not await self.served_under(image, request.raw_path):
-            headers[hdrs.CACHE_CONTROL] = "private, no-store"
+        headers.update(await self.kept_by_nginx(image, request.raw_path, headers))
         return variant, headers
 
     async def deliver(
@@ -170,18 +169,25 @@ class Origin:
         if self.counters is not None:
             self.counters.count(image.library_id, outcome)
 
-    async def served_under(self, image: Image, uri: str) -> bool:
-        """Record that `uri` answers with a variant of `image`'s key, so purging the
-        image can evict it from nginx; False when it could not be recorded (the answer
-        must then not be cached where no purge would find it)."""
+    async def kept_by_nginx(
+        self, image: Image, uri: str, headers: dict[str, str]
+    ) -> dict[str, str]:
+        """Headers that keep nginx from holding an answer no purge would reach. `uri`
+        is recorded under the image's key, so purging the image can evict it; when it
+        cannot be (the catalog failed, or the key has its cap of URIs), nginx must not
+        cache the answer; when it is, nginx asks again before the record lapses."""
         if self.served is None:
-            return True
+            return {}
         try:
-            await self.served.record(image.library_id, image.key, uri)
+            recorded = await self.served.record(image.library_id, image.key, uri)
         except CATALOG_UNAVAILABLE as exc:
             log.warning("could not record %s for purges, answering uncacheable: %r", uri, exc)
-            return False
-        return True
+            return {hdrs.CACHE_CONTROL: "private, no-store"}
+        if not recorded:
+            # Browsers may keep it as long as ever; shared caches (nginx, a CDN), which
+            # s-maxage speaks to, may not keep a private answer at all.
+            return {hdrs.CACHE_CONTROL: headers[hdrs.CACHE_CONTROL].replace("public", "private")}
+        return {"X-Accel-Expires": str(self.served.nginx_expires)}  # hidden from clients
 
     async def still_current(self, image: Image) -> None:
         current = await self.resolver.resolve(image.library, image.key, fresh=True)

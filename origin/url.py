@@ -20,6 +20,13 @@ def parse(raw_path: str, raw_query: str) -> Address:
     mean is decided by `admit`, under the library's rules."""
     found = adapters.address(raw_path)
     if found is not None:
+        if raw_query:
+            # Nothing in a path dialect reads a query, and a query its signature does not
+            # cover would let anyone make endless URIs of one signed path for nginx to keep.
+            raise BadRequest(
+                "imgproxy, Cloudflare and ipx paths take no query string",
+                code="unexpected_query",
+            )
         return found
     # Decoded as aiohttp decodes a route's path and yarl a query, so the native
     # dialect reads the same keys and parameters as the router saw.

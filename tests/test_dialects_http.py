@@ -102,6 +102,11 @@ async def test_each_dialect_renders_what_it_asks_for(
         ("/cdn-cgi/image/width=x/{library}/cats/tom.jpg", 400, "invalid_parameter"),
         ("/_ipx/grayscale/{library}/cats/tom.jpg", 400, "unknown_parameter"),
         ("/_ipx/w_10/../etc/passwd", 400, "invalid_path"),
+        # No path dialect reads a query: one would only make endless new URIs of a path.
+        ("/insecure/w:10/plain/{library}/cats/tom.jpg?w=5000&foo=bar", 400, "unexpected_query"),
+        ("/insecure/w:10/plain/{library}/cats/tom.jpg@png?cb=1", 400, "unexpected_query"),
+        ("/cdn-cgi/image/width=10/{library}/cats/tom.jpg?v=2", 400, "unexpected_query"),
+        ("/_ipx/w_10/{library}/cats/tom.jpg?ixlib=js-3.8.0", 400, "unexpected_query"),
     ],
 )
 async def test_dialect_mistakes_are_4xx(
@@ -127,5 +132,8 @@ async def test_imgproxy_signatures_guard_a_library_that_requires_them(
     signed = await get(origin, signing.sign_path(key, path))
     assert signed.status == 200, await signed.text()
     assert images.encoded(await signed.read()).width == 120
+    # The signature covers the path, not a query: one added is refused, not served.
+    busted = await get(origin, signing.sign_path(key, path) + "?w=5000&foo=bar")
+    assert busted.status == 400 and await error_of(busted) == "unexpected_query"
     elsewhere = await get(origin, f"/cdn-cgi/image/width=120/{library}/cats/tom.jpg")
     assert elsewhere.status == 403 and await error_of(elsewhere) == "signature_required"

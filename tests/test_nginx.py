@@ -4,19 +4,21 @@ what it caches, under which format, how often the origin is asked, and purges.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from cache.purge import PURGE_KEY_HEADER
+from cache.purge import PURGE_KEY_HEADER, PURGE_PATH
 from catalog import Status
 from imgorigin.app import Services, build_apps, open_services
 from imgorigin.nginxconf import NginxOptions
@@ -81,9 +83,27 @@ async def front(
     aiohttp_client,
 ) -> AsyncIterator[Front]:
     nginx = Nginx(tmp_path / "nginx", upstreams=(), purge_allow=purge_allow)
+    async with fronted(nginx, settings, aiohttp_server, aiohttp_client) as opened:
+        yield opened
+
+
+@contextlib.asynccontextmanager
+async def fronted(
+    nginx: Nginx,
+    settings: Settings,
+    aiohttp_server,
+    aiohttp_client,
+    *purge_urls: str,
+    **purge_changes: Any,
+) -> AsyncIterator[Front]:
+    """nginx in front of an origin on `settings`, whose purges also go to `purge_urls`."""
     settings = dataclasses.replace(
         settings,
-        purge=dataclasses.replace(settings.purge, nginx_purge_urls=nginx.purge_url),
+        purge=dataclasses.replace(
+            settings.purge,
+            nginx_purge_urls=",".join((nginx.purge_url, *purge_urls)),
+            **purge_changes,
+        ),
         origin=dataclasses.replace(settings.origin, error_max_age=1),
     ).validated()
     reached: Counter[str] = Counter()
@@ -363,3 +383,117 @@ async def test_only_allowed_hosts_may_purge(front: Front, tenant: Tenant) -> Non
     response, again = await front.get(path)
     assert response.headers["X-Cache-Status"] == "HIT" and again == body
     assert front.reached[path] == 1
+
+
+async def test_cache_busters_leave_at_most_the_cap_and_a_purge_stays_bounded(
+    settings: Settings, tmp_path: Path, aiohttp_server, aiohttp_client
+) -> None:
+    cap = 40
+    # A second purge location that counts the calls each nginx gets.
+    purge_calls: Counter[str] = Counter()
+
+    async def count_purge(request: web.Request) -> web.Response:
+        purge_calls[request.headers[PURGE_KEY_HEADER]] += 1
+        return web.Response(status=404)  # nothing cached here
+
+    counter = web.Application()
+    counter.router.add_get(PURGE_PATH, count_purge)
+    counting = str((await aiohttp_server(counter)).make_url(PURGE_PATH))
+    nginx = Nginx(tmp_path / "nginx", upstreams=())
+    async with fronted(
+        nginx, settings, aiohttp_server, aiohttp_client, counting, nginx_uris_per_image=cap
+    ) as front:
+        tenant = await new_tenant(front.services)
+        image_id = await published(front, tenant, jpeg(300, 200), "bust.jpg")
+        path = f"/{tenant.name}/bust.jpg?w=64"
+        first, _ = await front.get(path)
+        again, _ = await front.get(path)
+        assert again.headers["X-Cache-Status"] == "HIT"
+        assert "X-Accel-Expires" not in first.headers  # for nginx only
+
+        # 10,000 cache busters (ixlib is ignored: one variant), straight at the origin:
+        # through nginx they would reach it just the same, each a new cache key.
+        statuses: Counter[tuple[int, str]] = Counter()
+        limit = asyncio.Semaphore(32)
+        async with aiohttp.ClientSession(f"http://{nginx.upstreams[0]}") as direct:
+
+            async def bust(i: int) -> None:
+                async with limit, direct.get(f"{path}&ixlib=js-{i}") as response:
+                    await response.read()
+                    kind = response.headers["Cache-Control"].partition(",")[0]
+                    statuses[(response.status, kind)] += 1
+
+            await asyncio.gather(*(bust(i) for i in range(10_000)))
+        assert statuses == {(200, "public"): cap - 1, (200, "private"): 10_000 - (cap - 1)}
+        library = await front.services.catalog.libraries.get(tenant.name)
+        assert library is not None
+        assert len(await front.services.catalog.served.served_uris(library.id, ["bust.jpg"])) == cap
+
+        # Past the cap nginx keeps nothing: each request reaches the origin.
+        late = f"{path}&ixlib=late"
+        for _ in range(2):
+            response, _ = await front.get(late)
+            assert response.headers["X-Cache-Status"] == "MISS"
+            assert response.headers["Cache-Control"].startswith("private, max-age=86400")
+        assert front.reached[late] == 2
+
+        # One purge: three calls (format classes) per recorded URI to each nginx.
+        purged = await front.admin.post(
+            "/v1/purge", json={"library": tenant.name, "images": [image_id]}, headers=tenant.auth()
+        )
+        report = await purged.json()
+        assert report["hooks"]["nginx"]["uris"] == cap
+        assert sum(purge_calls.values()) == len(purge_calls) == cap * 3
+        response, _ = await front.get(path)
+        assert response.headers["X-Cache-Status"] == "MISS"  # the real nginx was purged too
+
+
+async def test_records_lapse_no_sooner_than_nginx_entries(
+    settings: Settings, tmp_path: Path, aiohttp_server, aiohttp_client
+) -> None:
+    # A lifetime of 4 s: nginx asks again after 2, records older than 4 are pruned.
+    nginx = Nginx(tmp_path / "nginx", upstreams=())
+    async with fronted(
+        nginx, settings, aiohttp_server, aiohttp_client, nginx_inactive=4, nginx_uris_per_image=2
+    ) as front:
+        tenant = await new_tenant(front.services)
+        await published(front, tenant, jpeg(300, 200), "lapse.jpg")
+        await published(front, tenant, jpeg(300, 200), "other.jpg")
+        library = await front.services.catalog.libraries.get(tenant.name)
+        assert library is not None
+        hot, cold, full, fresh, other = (
+            f"/{tenant.name}/{name}?w={w}"
+            for name, w in (
+                ("lapse.jpg", 10),
+                ("lapse.jpg", 11),
+                ("lapse.jpg", 12),
+                ("lapse.jpg", 13),
+                ("other.jpg", 10),
+            )
+        )
+        for path in (hot, cold, other):
+            response, _ = await front.get(path)
+            assert response.headers["Cache-Control"].startswith("public"), path
+        response, _ = await front.get(full)  # the key's cap of two is reached
+        assert response.headers["Cache-Control"].startswith("private")
+
+        # nginx holds a hot entry only until it must ask again, which renews its record.
+        response, _ = await front.get(hot)
+        assert response.headers["X-Cache-Status"] == "HIT"
+        await asyncio.sleep(3)
+        response, _ = await front.get(hot)
+        assert response.headers["X-Cache-Status"] != "HIT"
+        for _ in range(50):  # a background update reaches the origin a moment later
+            if front.reached[hot] == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert front.reached[hot] == 2
+
+        # Past the lifetime, records nobody renewed are gone, for this key and others;
+        # the key has room again.
+        await asyncio.sleep(1.5)
+        response, _ = await front.get(fresh)
+        assert response.headers["Cache-Control"].startswith("public")
+        kept = await front.services.catalog.served.served_uris(library.id, ["lapse.jpg"])
+        assert sorted(kept) == sorted([hot, fresh])
+        assert await front.services.catalog.served.served_uris(library.id, ["other.jpg"]) == []

@@ -43,6 +43,8 @@ def test_a_native_path_is_decoded_as_the_router_decodes_it() -> None:
         ("/lib/../cat.jpg", "", "invalid_key"),
         ("/lib/cat.jpg", "w=1&w=2", None),  # syntax only: repeats are the policy's to judge
         ("/lib/cat.jpg", "w=%ff", "invalid_query"),
+        ("/insecure/w:10/plain/lib/cat.jpg", "cb=1", "unexpected_query"),
+        ("/_ipx/w_10/lib/cat.jpg", "w=5000", "unexpected_query"),
     ],
 )
 def test_parse_refuses_what_no_library_could_serve(path: str, query: str, code: str | None) -> None:

@@ -22,7 +22,11 @@ def print_config(args: argparse.Namespace, argv: list[str]) -> None:
     settings = load_settings(args)
     upstream = f"{settings.server.host}:{settings.server.origin_port}"
     options = nginxconf.options_from(
-        args, upstream, settings.server.data_dir, settings.cache.render_wait
+        args,
+        upstream,
+        settings.server.data_dir,
+        settings.cache.render_wait,
+        settings.purge.nginx_inactive,
     )
     # The file's first line says which command made it.
     sys.stdout.write(nginxconf.render(options, nginxconf.command_line(argv)))
