@@ -194,7 +194,3 @@ async def image_html(request: web.Request) -> web.Response:
     fallback = fallback_format(image)
     body = picture(c.admin.url(image), key, found, fallback, sizes, image)
     return web.Response(text=body, content_type="text/html", charset="utf-8")
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/libraries/{library}/images/{image_id}/html", image_html)

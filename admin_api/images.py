@@ -8,14 +8,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from msgspec import UNSET
 from multidict import MultiMapping
 
+from admin_api import contracts
 from admin_api.auth import authorize
+from admin_api.contracts import MAX_PAGE, USER_HEADER
 from admin_api.fields import MAX_ALT, MAX_TAGS, UploadForm, field_alt, field_key, field_tags
 from admin_api.service import ADMIN, Admin
-from admin_api.uploads import read_json, read_upload
+from admin_api.uploads import read_model, read_upload
+from catalog import UNSET as KEEP
 from catalog import (
-    UNSET,
     ApiKey,
     Image,
     ImageQuery,
@@ -31,10 +34,8 @@ from catalog import (
 )
 from origin.errors import BadRequest, Forbidden, NotFound
 
-USER_HEADER = "X-User-Id"
 _USER = re.compile(r"[\x21-\x7e][\x20-\x7e]{0,127}", re.ASCII)
 _SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
-MAX_PAGE = 200
 MAX_PATCH_BYTES = 64 * 1024
 
 
@@ -79,7 +80,7 @@ async def call(request: web.Request, needed: Role) -> Call:
 
 
 def _json(call: Call, image: Image, status: int = 200) -> web.Response:
-    return web.json_response(call.admin.to_json(image), status=status)
+    return contracts.respond(call.admin.wire(image), status)
 
 
 async def upload_image(request: web.Request) -> web.Response:
@@ -98,26 +99,18 @@ async def get_image(request: web.Request) -> web.Response:
 async def patch_image(request: web.Request) -> web.Response:
     """`{"key": ..., "alt": ... or null, "tags": [...]}`, any of them."""
     c = await call(request, Role.WRITE)
-    body = await read_json(request, MAX_PATCH_BYTES, c.admin.settings.upload_idle_timeout)
-    unknown = set(body) - {"key", "alt", "tags"}
-    if unknown or not body:
+    idle = c.admin.settings.upload_idle_timeout
+    body = await read_model(request, contracts.ImagePatch, MAX_PATCH_BYTES, idle)
+    if body == contracts.ImagePatch():
         raise BadRequest("change key, alt or tags", code="invalid_patch")
-    key = body.get("key")
-    alt = body.get("alt", UNSET)
-    tags = body.get("tags")
-    if key is not None and not isinstance(key, str):
-        raise BadRequest("key is a string", code="invalid_key")
-    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
-        raise BadRequest("tags is a list of strings", code="invalid_tag")
-    if alt is not UNSET and alt is not None and not isinstance(alt, str):
-        raise BadRequest("alt is a string or null", code="invalid_alt")
+    alt = KEEP if body.alt is UNSET else body.alt
     image = await c.editable(request)
     changed = await c.admin.update(
         c.library,
         image,
-        key=None if key is None else field_key(key),
+        key=None if body.key is UNSET else field_key(body.key),
         alt=field_alt(alt) if isinstance(alt, str) else alt,
-        tags=None if tags is None else field_tags(tags),
+        tags=None if body.tags is UNSET else field_tags(body.tags),
     )
     return _json(c, changed)
 
@@ -175,24 +168,8 @@ async def list_versions(request: web.Request) -> web.Response:
     c = await call(request, Role.READ)
     image = await c.image(request)
     versions = await c.admin.catalog.images.versions(image)
-    return web.json_response(
-        {
-            "current": image.version,
-            "items": [
-                {
-                    "version": v.version,
-                    "sha256": v.content.sha256,
-                    "format": v.content.format,
-                    "width": v.content.width,
-                    "height": v.content.height,
-                    "bytes": v.content.bytes,
-                    "created_by": v.created_by,
-                    "created_at": v.created_at.isoformat(),
-                }
-                for v in versions
-            ],
-        }
-    )
+    items = [contracts.Version.of(v) for v in versions]
+    return contracts.respond(contracts.VersionList(current=image.version, items=items))
 
 
 async def restore_version(request: web.Request) -> web.Response:
@@ -210,7 +187,8 @@ async def restore_version(request: web.Request) -> web.Response:
 async def list_tags(request: web.Request) -> web.Response:
     c = await call(request, Role.READ)
     counts = await c.admin.catalog.images.tag_counts(c.library)
-    return web.json_response({"items": [{"tag": t, "count": n} for t, n in counts]})
+    items = [contracts.TagCount(tag=t, count=n) for t, n in counts]
+    return contracts.respond(contracts.TagList(items=items))
 
 
 async def find_by_hash(request: web.Request) -> web.Response:
@@ -223,9 +201,8 @@ async def find_by_hash(request: web.Request) -> web.Response:
     found = await c.admin.catalog.images.by(c.library, "sha256", [sha256])
     if not found:
         raise NotFound(f"no image in {c.library.name!r} has this content", code="hash_not_found")
-    return web.json_response(
-        {"sha256": sha256, "images": [c.admin.to_json(image) for image in found]}
-    )
+    images = [c.admin.wire(image) for image in found]
+    return contracts.respond(contracts.HashMatch(sha256=sha256, images=images))
 
 
 # Listing
@@ -365,26 +342,5 @@ def parse_listing(query: MultiMapping[str]) -> ImageQuery:
 async def list_images(request: web.Request) -> web.Response:
     c = await call(request, Role.READ)
     found, next_cursor = await c.admin.catalog.images.page(c.library, parse_listing(request.query))
-    return web.json_response(
-        {"items": [c.admin.to_json(image) for image in found], "next": next_cursor}
-    )
-
-
-def add_routes(app: web.Application) -> None:
-    library = "/v1/libraries/{library}"
-    images = library + "/images"
-    image = images + "/{image_id}"
-    app.router.add_post(images, upload_image)
-    app.router.add_get(images, list_images)
-    app.router.add_get(image, get_image)
-    app.router.add_patch(image, patch_image)
-    app.router.add_delete(image, delete_image)
-    app.router.add_post(image + "/activate", activate_image)
-    app.router.add_post(image + "/deactivate", deactivate_image)
-    app.router.add_put(image + "/original", replace_original)
-    app.router.add_get(image + "/versions", list_versions)
-    app.router.add_post(image + "/versions/{version}/restore", restore_version)
-    app.router.add_post(image + "/tags/{tag}", add_tag)
-    app.router.add_delete(image + "/tags/{tag}", remove_tag)
-    app.router.add_get(library + "/tags", list_tags)
-    app.router.add_get(library + "/hashes/{sha256}", find_by_hash)
+    items = [c.admin.wire(image) for image in found]
+    return contracts.respond(contracts.ImageList(items=items, next=next_cursor))

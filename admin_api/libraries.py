@@ -6,10 +6,17 @@ from typing import Any
 
 from aiohttp import web
 
+from admin_api import contracts as c
 from admin_api.auth import authenticate, authorize, require
-from admin_api.service import ADMIN, library_json, patched_settings
+from admin_api.service import ADMIN, library_of, patched_settings
 from admin_api.uploads import read_json
-from catalog import InvalidName, LibraryExists, LibrarySettings, Role, check_library_name
+from catalog import (
+    InvalidName,
+    LibraryExists,
+    LibrarySettings,
+    Role,
+    check_library_name,
+)
 from origin.errors import BadRequest, Conflict
 
 MAX_SETTINGS_BYTES = 64 * 1024
@@ -26,11 +33,9 @@ async def create_library(request: web.Request) -> web.Response:
     key = await authenticate(request, admin.catalog)
     require(key, Role.ADMIN, every_library=True)
     body = await _body(request)
-    if set(body) - {"name", "settings"} or not isinstance(body.get("settings", {}), dict):
-        raise BadRequest('send {"name": ..., "settings": {...}}', code="invalid_library")
-    name = body.get("name")
+    c.convert(body, c.LibraryCreate)  # its shape; the settings are checked as patched
     try:
-        name = check_library_name(name if isinstance(name, str) else "")
+        name = check_library_name(body["name"])
     except InvalidName as exc:
         raise BadRequest(str(exc), code="invalid_library") from None
     settings = patched_settings(LibrarySettings(), body.get("settings", {}))
@@ -38,7 +43,7 @@ async def create_library(request: web.Request) -> web.Response:
         library = await admin.catalog.libraries.create(name, settings)
     except LibraryExists:
         raise Conflict(f"library {name!r} exists", code="library_exists") from None
-    return web.json_response(await library_json(admin.catalog, library), status=201)
+    return c.respond(await library_of(admin.catalog, library), 201)
 
 
 async def list_libraries(request: web.Request) -> web.Response:
@@ -46,15 +51,15 @@ async def list_libraries(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
     key = await authenticate(request, admin.catalog)
     libraries = await admin.catalog.libraries.listed(key.library_id)
-    return web.json_response(
-        {"items": [await library_json(admin.catalog, lib) for lib in libraries]}
+    return c.respond(
+        c.LibraryList(items=[await library_of(admin.catalog, lib) for lib in libraries])
     )
 
 
 async def get_library(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
     _, library = await authorize(request, admin.catalog, Role.READ)
-    return web.json_response(await library_json(admin.catalog, library))
+    return c.respond(await library_of(admin.catalog, library))
 
 
 async def patch_library(request: web.Request) -> web.Response:
@@ -67,7 +72,7 @@ async def patch_library(request: web.Request) -> web.Response:
     settings = patched_settings(await admin.catalog.libraries.settings(library), changes)
     await admin.catalog.libraries.set_settings(library, settings)
     await admin.policies.invalidate(library.name, "")  # every process serves the new rules
-    return web.json_response(await library_json(admin.catalog, library))
+    return c.respond(await library_of(admin.catalog, library))
 
 
 async def delete_library(request: web.Request) -> web.Response:
@@ -76,12 +81,4 @@ async def delete_library(request: web.Request) -> web.Response:
     key, library = await authorize(request, admin.catalog, Role.ADMIN)
     require(key, Role.ADMIN, every_library=True)
     deleted = await admin.delete_library(library)
-    return web.json_response({"library": library.name, "images_deleted": deleted})
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_post("/v1/libraries", create_library)
-    app.router.add_get("/v1/libraries", list_libraries)
-    app.router.add_get("/v1/libraries/{library}", get_library)
-    app.router.add_patch("/v1/libraries/{library}", patch_library)
-    app.router.add_delete("/v1/libraries/{library}", delete_library)
+    return c.respond(c.LibraryDeleted(library=library.name, images_deleted=deleted))

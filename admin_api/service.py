@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from admin_api import contracts as c
 from admin_api.fields import MAX_TAGS, Upload
 from admin_api.settings import AdminSettings
 from cache import Purger, PurgeReport, PurgeTarget
@@ -53,7 +54,6 @@ from origin.errors import (
     UnsupportedMediaType,
 )
 from origin.pipeline.describe import Description, describe_source
-from origin.pipeline.formats import SOURCE_FORMATS
 from origin.pipeline.header import SourceLimits
 from origin.pipeline.pool import RenderPool
 from origin.pipeline.probe import Probe, probe_source
@@ -68,7 +68,7 @@ _EXTENSIONS = {"jpeg": "jpg", "tiff": "tif"}
 # that never ended: far longer than a put and a commit take (the upload was read first).
 UNSETTLED_GRACE = 3600.0
 _IMAGE_ID = re.compile(r"[a-z2-7]{16}", re.ASCII)
-MAX_KEY_LIFETIME = timedelta(days=3660)  # an API key's, ten years
+MAX_KEY_LIFETIME = timedelta(seconds=c.MAX_LIFETIME_SECONDS)  # an API key's, ten years
 
 
 def new_image_id() -> str:
@@ -110,28 +110,12 @@ class Admin:
     def url(self, image: Image) -> str:
         return f"{self.public_url}/{image.library}/{quote(image.key)}"
 
+    def wire(self, image: Image) -> c.Image:
+        return c.Image.of(image, self.url(image))
+
     def to_json(self, image: Image) -> dict[str, Any]:
-        return {
-            "id": image.id,
-            "library": image.library,
-            "key": image.key,
-            "status": image.status.value,
-            "version": image.version,
-            "width": image.width,
-            "height": image.height,
-            "format": image.format,
-            "bytes": image.bytes,
-            "sha256": image.sha256,
-            "colour": image.colour,
-            # As found at upload: `gps` only where the library had keep_gps on then.
-            "analysis": None if image.analysis is None else dict(image.analysis),
-            "alt": image.alt,
-            "tags": list(image.tags),
-            "created_by": image.created_by,
-            "created_at": image.created_at.isoformat(),
-            "updated_at": image.updated_at.isoformat(),
-            "url": self.url(image),
-        }
+        """The image as the API shows it, for webhooks' `data`."""
+        return c.to_builtins(self.wire(image))
 
     def upload_limit(self, rules: LibrarySettings) -> int:
         """The largest upload a library takes: its own cap, within the server's."""
@@ -513,36 +497,38 @@ def purge_target(library: Library, *images: Image, keys: tuple[str, ...] = ()) -
     return PurgeTarget(library.name, library.id, ids, served_keys)
 
 
-async def library_json(catalog: Catalog, library: Library) -> dict[str, Any]:
+async def library_of(catalog: Catalog, library: Library) -> c.Library:
+    """The library as the API shows it."""
     settings = await catalog.libraries.settings(library)
     keys = await catalog.signing_keys.live(library)
-    return {
-        "name": library.name,
-        "created_at": library.created_at.isoformat(),
-        "settings": settings.to_json(),
+    return c.Library(
+        name=library.name,
+        created_at=library.created_at.isoformat(),
+        settings=c.LibrarySettings(**settings.to_json()),
         # Secrets are shown once, when a key is made (`imgorigin signing create-key`).
-        "signing_keys": [{"id": key.id, "scheme": key.scheme.value} for key in keys],
-    }
+        signing_keys=[c.SigningKeyRef(id=key.id, scheme=key.scheme) for key in keys],
+    )
 
 
-def patched_settings(current: LibrarySettings, changes: dict[str, Any]) -> LibrarySettings:
-    """`current` with `changes` (a partial settings object) applied and checked;
-    every preset must be a query the origin would accept, every format one it reads."""
+async def library_json(catalog: Catalog, library: Library) -> dict[str, Any]:
+    """`library_of` as JSON-ready values (the CLI prints it)."""
+    return c.to_builtins(await library_of(catalog, library))
+
+
+def patched_settings(current: LibrarySettings, changes: Any) -> LibrarySettings:
+    """`current` with `changes` (a partial settings object) applied and checked by the
+    API's model; every preset must be a query the origin would accept."""
+    if not isinstance(changes, dict):
+        raise BadRequest("the settings are a JSON object", code="invalid_settings")
+    wire = c.convert({**current.to_json(), **changes}, c.LibrarySettings)
     try:
-        settings = LibrarySettings.from_json({**current.to_json(), **changes})
+        settings = LibrarySettings.from_json(c.to_builtins(wire))
     except InvalidSettings as exc:
         raise BadRequest(str(exc), code="invalid_settings") from None
     for name, query in settings.presets.items():
         dialect.check_preset(name, query)
         if not _storable(query):
             raise BadRequest(f"preset {name!r}: NUL or a lone surrogate", code="invalid_preset")
-    unknown = set(settings.allowed_formats) - set(SOURCE_FORMATS)
-    if unknown:
-        raise BadRequest(
-            f"allowed_formats: {', '.join(sorted(unknown))} unknown; "
-            f"formats are {', '.join(SOURCE_FORMATS)}",
-            code="invalid_settings",
-        )
     return settings
 
 

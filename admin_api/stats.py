@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from admin_api import contracts as wire
 from admin_api.images import call
 from cache.variants import variant_prefix
 from catalog import Role
@@ -51,22 +52,16 @@ async def library_stats(request: web.Request) -> web.Response:
         more_renders, more_hits = c.admin.counters.unflushed(library.id)
         renders, hits = renders + more_renders, hits + more_hits
         since = since or c.admin.counters.started
-    return web.json_response(
-        {
-            "library": library.name,
-            "images": {
-                "pending": usage["pending"],
-                "active": usage["active"],
-                "deleted": usage["deleted"],
-            },
-            "original_bytes": usage["bytes"],
-            "variants": {"count": variants, "bytes": variant_bytes},
-            "renders": renders,
-            "hits": hits,
-            "since": since.isoformat() if since is not None else None,
-        }
+    return wire.respond(
+        wire.LibraryStats(
+            library=library.name,
+            images=wire.ImageCounts(
+                pending=usage["pending"], active=usage["active"], deleted=usage["deleted"]
+            ),
+            original_bytes=usage["bytes"],
+            variants=wire.VariantUsage(count=variants, bytes=variant_bytes),
+            renders=renders,
+            hits=hits,
+            since=since.isoformat() if since is not None else None,
+        )
     )
-
-
-def add_routes(app: web.Application) -> None:
-    app.router.add_get("/v1/libraries/{library}/stats", library_stats)

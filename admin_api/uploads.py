@@ -18,10 +18,12 @@ from aiohttp import BodyPartReader, StreamReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from admin_api.contracts import Wire, convert
 from admin_api.fields import Upload, UploadForm
 from origin.errors import BadRequest, PayloadTooLarge, RequestTimeout, UnsupportedMediaType
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Wire)
 
 FIELDS = frozenset({"key", "tags", "alt", "activate"})
 _FIELD_CODES = {name: f"invalid_{name.removesuffix('s')}" for name in FIELDS}
@@ -188,3 +190,8 @@ async def read_json(request: web.Request, limit: int, idle_timeout: float) -> di
     except RequestPayloadError as exc:
         raise BadRequest(f"unreadable request body: {exc}", code="invalid_body") from None
     return _json_object(raw)
+
+
+async def read_model(request: web.Request, model: type[M], limit: int, idle: float) -> M:
+    """A JSON body of at most `limit` bytes, as `model` (400 with its codes otherwise)."""
+    return convert(await read_json(request, limit, idle), model)

@@ -26,25 +26,20 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
+from admin_api import contracts as c
 from admin_api.auth import authorize
+from admin_api.contracts import EVENTS, MAX_URL
 from admin_api.service import ADMIN
 from admin_api.settings import AdminSettings
-from admin_api.uploads import read_json
+from admin_api.uploads import read_model
 from cache.outbound import SIGNATURE_HEADER, CallFailed, send, signature
 from catalog import Library, LimitReached, Role, Webhook, WebhookRegistry
 from origin.errors import BadRequest, NotFound
 
 log = logging.getLogger(__name__)
 
-EVENTS = (
-    "image.uploaded",
-    "image.activated",
-    "image.replaced",
-    "image.deleted",
-    "purge.completed",
-)
 MAX_WEBHOOKS = 20
-MAX_URL = 2000
+MAX_WEBHOOK_BODY = 8192
 CONCURRENCY = 8  # deliveries under way at once, per process
 
 
@@ -214,40 +209,27 @@ class Webhooks:
 # Handlers
 
 
-def webhook_json(hook: Webhook, *, secret: bool = False) -> dict[str, Any]:
-    shown = {
-        "id": hook.id,
-        "url": hook.url,
-        "events": list(hook.events) or list(EVENTS),
-        "created_at": hook.created_at.isoformat(),
-    }
-    return shown | ({"secret": hook.secret} if secret else {})
-
-
 async def create_webhook(request: web.Request) -> web.Response:
     """`{"url": ..., "events": [...]}` (no events: every one); the answer's `secret`
     is shown this once."""
     admin = request.app[ADMIN]
     _, library = await authorize(request, admin.catalog, Role.ADMIN)
-    body = await read_json(request, 8192, admin.settings.upload_idle_timeout)
-    events = body.get("events", [])
-    if set(body) - {"url", "events"} or not isinstance(body.get("url"), str):
-        raise BadRequest('send {"url": ..., "events": [...]}', code="invalid_webhook")
-    if not isinstance(events, list) or not all(event in EVENTS for event in events):
-        raise BadRequest(f"events are some of {', '.join(EVENTS)}", code="invalid_webhook")
-    url = check_url(body["url"], admin.settings.webhook_private_addresses)
+    idle = admin.settings.upload_idle_timeout
+    body = await read_model(request, c.WebhookCreate, MAX_WEBHOOK_BODY, idle)
+    url = check_url(body.url, admin.settings.webhook_private_addresses)
+    events = sorted(set(body.events))
     try:
-        hook = await admin.catalog.webhooks.create(library, url, sorted(set(events)), MAX_WEBHOOKS)
+        hook = await admin.catalog.webhooks.create(library, url, events, MAX_WEBHOOKS)
     except LimitReached as exc:
         raise BadRequest(str(exc), code="too_many_webhooks") from None
-    return web.json_response(webhook_json(hook, secret=True), status=201)
+    return c.respond(c.NewWebhook.of(hook, secret=hook.secret), 201)
 
 
 async def list_webhooks(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
     _, library = await authorize(request, admin.catalog, Role.ADMIN)
     hooks = await admin.catalog.webhooks.listed(library.id)
-    return web.json_response({"items": [webhook_json(hook) for hook in hooks]})
+    return c.respond(c.WebhookList(items=[c.Webhook.of(hook) for hook in hooks]))
 
 
 async def delete_webhook(request: web.Request) -> web.Response:
@@ -257,10 +239,3 @@ async def delete_webhook(request: web.Request) -> web.Response:
     if not webhook_id.isprintable() or not await admin.catalog.webhooks.delete(library, webhook_id):
         raise NotFound(f"no webhook {webhook_id!r} in {library.name!r}", code="webhook_not_found")
     return web.Response(status=204)
-
-
-def add_routes(app: web.Application) -> None:
-    hooks = "/v1/libraries/{library}/webhooks"
-    app.router.add_post(hooks, create_webhook)
-    app.router.add_get(hooks, list_webhooks)
-    app.router.add_delete(hooks + "/{webhook_id}", delete_webhook)
