@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import pyvips
 
-from origin.pipeline.encode import SRGB_PROFILE, avif_quality, encode
+from origin.pipeline.encode import JPEG_DEFAULT_QUALITY, SRGB_PROFILE, encode, jpeg_quality
 from origin.spec import DEFAULT_QUALITY, ColourSpace, OutputFormat, TransformSpec
 from tests import images
 from tests.golden import ssim
@@ -78,15 +78,26 @@ def test_lossless_is_exact_alpha_included(fmt: OutputFormat) -> None:
     assert difference(lossy, picture) > 0  # what lossless is for
 
 
-def test_avif_quality_follows_jpegs_scale() -> None:
-    assert avif_quality(DEFAULT_QUALITY) == 50
-    assert (avif_quality(1), avif_quality(100)) == (1, 100)
-    qualities = [avif_quality(q) for q in range(1, 101)]
+def test_jpeg_quality_follows_libjpegs_scale() -> None:
+    assert jpeg_quality(DEFAULT_QUALITY) == JPEG_DEFAULT_QUALITY
+    assert (jpeg_quality(0), jpeg_quality(1), jpeg_quality(100)) == (1, 1, 100)
+    qualities = [jpeg_quality(q) for q in range(1, 101)]
     assert qualities == sorted(qualities) and all(1 <= q <= 100 for q in qualities)
-    # The same q gives about WebP's picture in fewer bytes (measured by bench.quality).
+
+
+def test_jpeg_beats_libjpegs_table_at_the_default_q() -> None:
+    """No larger, no worse than libjpeg's own table at q=75 (what Pillow and sharp
+    write); bench.quality measures the same on real photos."""
+    ours = encoded(PHOTO, OutputFormat.JPG)
+    theirs = bytes(PHOTO.jpegsave_buffer(Q=DEFAULT_QUALITY, optimize_coding=True, keep="none"))
+    assert len(ours) <= len(theirs)
+    assert ssim(images.encoded(ours), PHOTO) >= ssim(images.encoded(theirs), PHOTO)
+
+
+def test_avif_keeps_at_least_webps_picture_at_the_same_q() -> None:
+    """AVIF takes q as it is: its picture at the default is no worse than WebP's."""
     avif, webp = (encoded(PHOTO, f) for f in (OutputFormat.AVIF, OutputFormat.WEBP))
-    assert len(avif) < len(webp)
-    assert ssim(images.encoded(avif), PHOTO) > ssim(images.encoded(webp), PHOTO) - 0.02
+    assert ssim(images.encoded(avif), PHOTO) >= ssim(images.encoded(webp), PHOTO)
 
 
 def test_progressive_jpeg_is_progressive_and_plain_jpeg_is_not() -> None:
