@@ -24,7 +24,7 @@ import logging
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -103,6 +103,12 @@ class ServedUris:
         """Seconds nginx may keep a recorded answer before asking the origin again."""
         return max(1, int(self.lifetime // 2))
 
+    def recorded_until(self, library_id: int, key: str, uri: str) -> float:
+        """Until when (time.monotonic()) `uri` counts as recorded without being
+        recorded again; -inf when it is not."""
+        seen = _digest(library_id, key, uri)
+        return self._recorded.get(seen, -math.inf) + self.lifetime / 2
+
     async def record(self, library_id: int, key: str, uri: str) -> bool:
         """Whether `uri` is recorded for the key's purges; False past the key's cap."""
         # Remembered by digest: a URI may be 8 KB, and a hundred thousand are kept.
@@ -178,11 +184,18 @@ class PurgeReport:
 
 class Purger:
     def __init__(
-        self, variants: VariantCache, hooks: Sequence[PurgeHook], repeat_after: float = 0
+        self,
+        variants: VariantCache,
+        hooks: Sequence[PurgeHook],
+        repeat_after: float = 0,
+        forget: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        """`forget(library)`: every process forgets what it holds in memory of the
+        library's URLs (origin.hits), between the store's purge and the hooks'."""
         self._variants = variants
         self._hooks = hooks
         self._repeat_after = repeat_after
+        self._forget = forget
         self._repeats: set[asyncio.Task[None]] = set()
 
     async def purge(self, target: PurgeTarget) -> PurgeReport:
@@ -193,6 +206,10 @@ class Purger:
                 return await self._variants.purge(image_id)
 
         counts = await asyncio.gather(*(purge_variants(i) for i in target.image_ids))
+        # After the store, so nothing remembers again what it is about to lose; before
+        # nginx and the CDNs, so none of them fetches it again from a memory.
+        if self._forget is not None:
+            await self._forget(target.library)
         report = PurgeReport(variants=sum(counts), hooks=await self._run_hooks(target))
         if self._hooks and self._repeat_after:
             repeat = asyncio.create_task(self._repeat(target))

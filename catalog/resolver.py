@@ -14,19 +14,33 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 Lookup = Callable[[str, str], Awaitable[T | None]]
 Broadcast = Callable[[str, str], Awaitable[None]]
 
 
+class Forgetting(Protocol):
+    """What else forgets when a resolver does: caches built on what it resolved."""
+
+    def forget(self, library: str, key: str) -> None: ...
+
+    def clear(self) -> None: ...
+
+
 class Resolver(Generic[T]):
     def __init__(
-        self, lookup: Lookup[T], ttl: float, size: int, broadcast: Broadcast | None = None
+        self,
+        lookup: Lookup[T],
+        ttl: float,
+        size: int,
+        broadcast: Broadcast | None = None,
+        also: Forgetting | None = None,
     ) -> None:
         self._lookup = lookup
         self._broadcast = broadcast
+        self._also = also
         self._ttl = ttl
         self._size = size
         self._entries: OrderedDict[tuple[str, str], tuple[float, T | None]] = OrderedDict()
@@ -49,6 +63,12 @@ class Resolver(Generic[T]):
             self._pending[slot] = lookup
             lookup.add_done_callback(lambda done: self._landed(slot, done))
         return await asyncio.shield(lookup)
+
+    def cached_until(self, library: str, key: str) -> float:
+        """Until when (time.monotonic()) library/key is answered from the cache without
+        a lookup; 0 when it is not cached."""
+        hit = self._entries.get((library, key))
+        return hit[0] if hit is not None else 0.0
 
     async def _look_up(self, slot: tuple[str, str], now: float) -> T | None:
         before = self._invalidations
@@ -76,9 +96,13 @@ class Resolver(Generic[T]):
         self._invalidations += 1
         self._entries.pop((library, key), None)
         self._pending.pop((library, key), None)  # later callers must not join a stale query
+        if self._also is not None:
+            self._also.forget(library, key)
 
     def clear(self) -> None:
         """Forget everything: invalidations from other processes may have been missed."""
         self._invalidations += 1
         self._entries.clear()
         self._pending.clear()
+        if self._also is not None:
+            self._also.clear()

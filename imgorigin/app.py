@@ -7,6 +7,7 @@ connections, one render pool, one variant cache), so their lifetimes are owned b
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from catalog.resolver import Lookup
 from imgorigin.settings import Settings
 from origin.app import Origin, Probe, create_origin_app
 from origin.counters import ServeCounters
+from origin.hits import HitMemo
 from origin.pipeline import vips
 from origin.pipeline.pool import RenderPool
 from storage import BlobStore, open_store
@@ -54,6 +56,7 @@ class Services:
     served: ServedUris | None  # recorded for nginx's purge by exact key, when nginx is set
     admin: Admin
     counters: ServeCounters  # renders and hits per library, flushed to the catalog
+    memo: HitMemo | None = None  # repeat hits answered from memory (origin.hits)
 
     def probes(self) -> tuple[Probe, ...]:
         probes = [Probe("catalog", self.catalog.ping), Probe("store", self.store.health)]
@@ -92,8 +95,19 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         # Two lookups by library/key, cached per process: images, and each library's
         # URL rules (under key ""). Changes made through the admin API reach every
         # process through Redis; the CLI's (signing keys) within the cache's TTL.
-        resolver = _cached(catalog.images.resolve, settings, link)
-        policies = _cached(catalog.libraries.url_policy, settings, link)
+        # Repeat hits answered from memory: only where every invalidation reaches this
+        # process (Redis), and only while it does.
+        memo = (
+            HitMemo(
+                settings.origin.hit_memory,
+                settings.origin.hit_memory_max_variant,
+                listening=lambda: link is not None and link.available,
+            )
+            if link is not None and settings.origin.hit_memory > 0
+            else None
+        )
+        resolver = _cached(catalog.images.resolve, settings, link, memo)
+        policies = _cached(catalog.libraries.url_policy, settings, link, memo)
         flights: Flights
         if link is None:
             flights = FileFlights(settings.server.data_dir / "locks")
@@ -116,7 +130,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.purge.timeout))
         )
         hooks = purge_hooks(settings.purge, session, catalog.served)
-        purger = Purger(variants, hooks, settings.purge.repeat_after)
+        # Key "" names the whole library: the memo forgets its URLs (origin.hits).
+        purger = Purger(
+            variants,
+            hooks,
+            settings.purge.repeat_after,
+            forget=functools.partial(resolver.invalidate, key=""),
+        )
         stack.push_async_callback(purger.close)
         served = None
         if settings.purge.nginx_urls:
@@ -154,15 +174,19 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             served,
             admin,
             counters,
+            memo,
         )
 
 
-def _cached(lookup: Lookup[T], settings: Settings, link: RedisLink | None) -> Resolver[T]:
+def _cached(
+    lookup: Lookup[T], settings: Settings, link: RedisLink | None, memo: HitMemo | None
+) -> Resolver[T]:
     return Resolver(
         lookup,
         settings.catalog.resolve_cache_ttl,
         settings.catalog.resolve_cache_size,
         broadcast=link.broadcast_invalidation if link else None,
+        also=memo,
     )
 
 
@@ -179,6 +203,7 @@ def create_origin(services: Services) -> Origin:
         served=services.served,
         probes=services.probes(),
         counters=services.counters,
+        memo=services.memo,
     )
 
 

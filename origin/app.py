@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from origin import dialect, ranges, url
 from origin.adapters import Address
 from origin.counters import ServeCounters
 from origin.errors import HTTPError, NotFound, error_middleware
+from origin.hits import HitMemo, Remembered
 from origin.negotiate import negotiate
 from origin.pipeline.pool import RenderPool
 from origin.pipeline.render import render
@@ -70,6 +72,16 @@ class Variant:
         return self.spec.format.mime
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a request gets: a variant, with the headers of its answer."""
+
+    variant: Variant
+    headers: dict[str, str]
+    negotiated: bool  # its format depended on Accept
+    memorable: bool  # its answer may be remembered (origin.hits)
+
+
 def _not_found(library: str, key: str) -> NotFound:
     return NotFound(f"no image at {library}/{key}", code="image_not_found")
 
@@ -97,6 +109,7 @@ class Origin:
     served: ServedUris | None = None
     probes: tuple[Probe, ...] = field(default=())
     counters: ServeCounters | None = None  # renders and hits per library
+    memo: HitMemo | None = None  # repeat hits answered from memory
 
     async def admit(self, parsed: Address) -> dialect.Request:
         """The request a parsed URL makes under its library's policy; 400 or 403 when
@@ -110,9 +123,26 @@ class Origin:
             raise _not_found(library, key)
         return image
 
+    @property
+    def generation(self) -> int:
+        """Taken as a request begins: what the memo had forgotten by then."""
+        return self.memo.generation if self.memo is not None else 0
+
+    def recall(self, request: web.Request) -> web.Response | None:
+        """The answer to a URL asked for before, from memory (origin.hits)."""
+        if self.memo is None:
+            return None
+        found = self.memo.recall(request.raw_path, request.headers.get(hdrs.ACCEPT))
+        if found is None:
+            return None
+        if etag_matches(request, found.variant.etag):
+            return web.Response(status=304, headers=found.headers)
+        self.count(found.variant.image, Outcome.HIT)
+        return send_rendered(request, found.body, found.variant, found.hit_headers)
+
     async def variant_for(
         self, request: web.Request, image: Image, asked: dialect.Request
-    ) -> tuple[Variant, dict[str, str]]:
+    ) -> Answer:
         """The variant of `image` a request gets (its format negotiated by Accept),
         and the headers to answer with."""
         variant, negotiated = Variant.for_accept(
@@ -121,23 +151,51 @@ class Origin:
         headers = variant_headers(variant, negotiated, self.settings, asked.expires)
         if asked.download is not None:
             headers[hdrs.CONTENT_DISPOSITION] = attachment(asked.download)
-        headers.update(await self.kept_by_nginx(image, request.raw_path, headers))
-        return variant, headers
+        kept = await self.kept_by_nginx(image, request.raw_path, headers)
+        headers.update(kept)
+        # An answer whose lifetime runs out, or that nginx may not keep (no purge would
+        # reach it), must be computed afresh each time.
+        memorable = asked.expires is None and hdrs.CACHE_CONTROL not in kept
+        return Answer(variant, headers, negotiated, memorable)
 
-    async def deliver(
-        self, request: web.Request, variant: Variant, headers: dict[str, str]
-    ) -> web.StreamResponse:
-        """304 when the client has it; else the stored variant, or a render of it."""
+    async def deliver(self, request: web.Request, answer: Answer, since: int) -> web.StreamResponse:
+        """304 when the client has it; else the stored variant, or a render of it.
+        A small stored one is remembered (`since`: the generation the request began in)."""
+        variant, headers = answer.variant, answer.headers
         if etag_matches(request, variant.etag):
             return web.Response(status=304, headers=headers)
         async with self.variants.stored(variant.key) as stored:
             if stored is not None:
                 self.count(variant.image, Outcome.HIT)
-                return await send_stored(request, stored, variant, headers)
+                if not self.memorable(answer, stored.info.size):
+                    return await send_stored(request, stored, variant, headers)
+                found = self.remember(request, answer, await stored.read(), since)
+                return send_rendered(request, found.body, variant, found.hit_headers)
         data, outcome = await self.fetch(variant)
         self.count(variant.image, outcome)
         headers["X-Cache"] = outcome.value
         return send_rendered(request, data, variant, headers)
+
+    def memorable(self, answer: Answer, size: int) -> bool:
+        return self.memo is not None and answer.memorable and size <= self.memo.max_variant
+
+    def remember(self, request: web.Request, answer: Answer, body: bytes, since: int) -> Remembered:
+        image = answer.variant.image
+        # No longer than the lookups it stands for would be answered from their caches.
+        until = min(
+            self.resolver.cached_until(image.library, image.key),
+            self.policies.cached_until(image.library, ""),
+            # nor past when the URI is due to be recorded again for nginx's purges
+            math.inf
+            if self.served is None
+            else self.served.recorded_until(image.library_id, image.key, request.raw_path),
+        )
+        found = Remembered(answer.variant, body, answer.headers, until)
+        assert self.memo is not None
+        self.memo.remember(
+            request.raw_path, request.headers.get(hdrs.ACCEPT), answer.negotiated, since, found
+        )
+        return found
 
     async def fetch(self, variant: Variant) -> tuple[bytes, Outcome]:
         async def render_variant() -> bytes:
@@ -207,12 +265,15 @@ def etag_matches(request: web.Request, tag: str) -> bool:
 async def serve_image(request: web.Request) -> web.StreamResponse:
     """The read path of DESIGN.md, one step a line."""
     origin = request.app[ORIGIN]
+    since = origin.generation
+    if (remembered := origin.recall(request)) is not None:
+        return remembered  # a URL answered before from the store
     # Raw as sent: an imgproxy signature covers the path, escapes and all.
     parsed = url.parse(request.rel_url.raw_path, request.rel_url.raw_query_string)
     asked = await origin.admit(parsed)
     image = await origin.resolve(parsed.library, parsed.key)
-    variant, headers = await origin.variant_for(request, image, asked)
-    return await origin.deliver(request, variant, headers)
+    answer = await origin.variant_for(request, image, asked)
+    return await origin.deliver(request, answer, since)
 
 
 def send_rendered(

@@ -123,6 +123,26 @@ class OriginSettings:
         },
     )
 
+    hit_memory: int = field(
+        default=16 * 1024 * 1024,
+        metadata={
+            "env": "IMGORIGIN_HIT_MEMORY",
+            "min": 0,
+            "help": "Bytes of small stored variants each process keeps in memory to answer "
+            "a URL asked for again without reading it or the store; 0: none. Used only "
+            "with Redis, whose channel tells every process what was purged or changed.",
+        },
+    )
+    hit_memory_max_variant: int = field(
+        default=64 * 1024,
+        metadata={
+            "env": "IMGORIGIN_HIT_MEMORY_MAX_VARIANT",
+            "min": 0,
+            "help": "Largest variant (bytes) kept in that memory; larger ones stream from "
+            "the store.",
+        },
+    )
+
     def cache_control(self, lifetime: int | None = None) -> str:
         """A variant's Cache-Control. `lifetime`: seconds its URL has left to live (a
         signed URL's `expires`). No cache may keep it, or serve it stale, past that."""

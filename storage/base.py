@@ -49,6 +49,14 @@ class BlobStream:
     # The backend's reader of bytes [start, stop), called through `ranged` only.
     read_range: Callable[[int, int], AsyncIterator[bytes]]
 
+    async def read(self) -> bytes:
+        """All of the blob at once, for small ones; StoreUnavailable when it does not
+        hold the bytes its size says."""
+        data = b"".join([chunk async for chunk in self.chunks])
+        if len(data) != self.info.size:
+            raise StoreUnavailable(f"{self.info.key} holds {len(data)} bytes, not {self.info.size}")
+        return data
+
     def ranged(self, start: int, stop: int) -> AsyncIterator[bytes]:
         """The bytes [start, stop) of the blob, without reading those before them.
 

@@ -159,6 +159,37 @@ async def test_activating_on_one_host_is_seen_by_the_other_at_once(
         writer.stop()
 
 
+async def test_deactivating_on_one_host_ends_the_others_answers_from_memory(
+    tmp_path: Path, production_env: dict[str, str]
+) -> None:
+    # Both hosts answer the URL from memory (origin.hits) after its second request; a
+    # lookup cache far longer than the test leaves only the invalidation through Redis
+    # to end the observer's.
+    env = {**production_env, "IMGORIGIN_RESOLVE_CACHE_TTL": "600"}
+    observer, writer = [Served(tmp_path / f"host{n}", env).start() for n in range(2)]
+    try:
+        image_id, variant = await upload(writer)
+        async with aiohttp.ClientSession() as session:
+            for host in (writer, observer, writer, observer, observer):
+                assert (await get(session, host.origin + variant))[0] in ("MISS", "HIT")
+            async with session.post(
+                f"{writer.admin}/v1/libraries/demo/images/{image_id}/deactivate",
+                headers={"Authorization": f"Bearer {writer.key}"},
+            ) as response:
+                assert response.status == 200
+            async with session.get(writer.origin + variant) as response:
+                assert response.status == 404  # at once where it was changed
+            for _ in range(100):
+                async with session.get(observer.origin + variant) as response:
+                    if response.status == 404:
+                        break
+                await asyncio.sleep(0.02)
+            assert response.status == 404, response.headers.get("X-Cache")
+    finally:
+        observer.stop()
+        writer.stop()
+
+
 async def test_two_workers_on_the_embedded_defaults_render_once(tmp_path: Path) -> None:
     served = Served(tmp_path / "data", clean_env(IMGORIGIN_LOG_LEVEL="WARNING"), ("--workers", "2"))
     served.start()
