@@ -23,8 +23,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('/src/pyproject
  && /opt/venv/bin/pip install -r /tmp/requirements.txt
 COPY . /src
 # A regular (non-editable) install; the build fails if the installed copy lacks its
-# migrations (package data of catalog). Run from / so that `import catalog` finds the
-# installed copy, not /src/catalog.
+# migrations (the top-level migrations/, installed as catalog/migrations). Run from /
+# so that `import catalog` finds the installed copy, not /src/catalog.
 RUN /opt/venv/bin/pip install --no-deps /src \
  && /opt/venv/bin/pip check \
  && cd / \

@@ -1,4 +1,4 @@
-"""Applies migrations/*.sql in order, each once, under a PostgreSQL advisory lock.
+"""Applies the top-level migrations/*.sql in order, each once, under a PostgreSQL advisory lock.
 
 The lock makes several processes starting together take turns: the first applies
 what is new, the others then find nothing left to do.
@@ -13,8 +13,19 @@ import asyncpg
 
 log = logging.getLogger(__name__)
 
-# Inside the package, so a regular (non-editable) install ships them too.
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+def _migrations_dir() -> Path:
+    """A checkout's top-level `migrations/`; an install's copy inside this package
+    (pyproject maps one to the other). An install is never taken for a checkout, so
+    it cannot pick up another project's `site-packages/migrations`; without its own
+    copy it finds nothing, and `migrate` refuses to run."""
+    here = Path(__file__).resolve().parent
+    if (here.parent / "pyproject.toml").is_file():
+        return here.parent / "migrations"
+    return here / "migrations"
+
+
+MIGRATIONS_DIR = _migrations_dir()
 _LOCK_ID = 0x1D_0817_1A  # any constant that is ours alone
 
 

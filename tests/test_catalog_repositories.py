@@ -401,11 +401,18 @@ async def test_journal_entries_are_found_by_age_until_settled(catalog: Catalog) 
     assert not {i for i, _ in await catalog.originals.unsettled(0, 100_000)} & set(ids)
 
 
-async def test_served_uris_are_kept_once_per_key(catalog: Catalog, library: Library) -> None:
+async def test_served_uris_are_kept_once_per_key_up_to_a_cap(
+    catalog: Catalog, library: Library
+) -> None:
     served = catalog.served
-    await served.record_served(library.id, "a.jpg", "/lib/a.jpg?w=1")
-    await served.record_served(library.id, "a.jpg", "/lib/a.jpg?w=1")
-    await served.record_served(library.id, "b.jpg", "/lib/b.jpg")
-    assert await served.served_uris(library.id, ["a.jpg"]) == ["/lib/a.jpg?w=1"]
-    assert sorted(await served.served_uris(library.id, None)) == ["/lib/a.jpg?w=1", "/lib/b.jpg"]
+    assert await served.record_served(library.id, "a.jpg", "/lib/a.jpg?w=1", 2, 3600)
+    assert await served.record_served(library.id, "a.jpg", "/lib/a.jpg?w=1", 2, 3600)
+    assert await served.record_served(library.id, "a.jpg", "/lib/a.jpg?w=2", 2, 3600)
+    assert not await served.record_served(library.id, "a.jpg", "/lib/a.jpg?w=3", 2, 3600)
+    assert await served.record_served(library.id, "b.jpg", "/lib/b.jpg", 2, 3600)
+    assert sorted(await served.served_uris(library.id, ["a.jpg"])) == [
+        "/lib/a.jpg?w=1",
+        "/lib/a.jpg?w=2",
+    ]
+    assert len(await served.served_uris(library.id, None)) == 3
     assert await served.served_uris(library.id, []) == []

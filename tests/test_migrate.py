@@ -49,6 +49,11 @@ async def test_a_folder_without_migrations_is_an_error(database_url: str, tmp_pa
         await conn.close()
 
 
+def test_a_checkout_applies_the_top_level_migrations() -> None:
+    # The design card's place; pyproject installs the same files as catalog/migrations.
+    assert Path(__file__).resolve().parent.parent / "migrations" == MIGRATIONS_DIR
+
+
 def test_the_shipped_migrations_are_numbered() -> None:
     names = [p.name for p in sorted(MIGRATIONS_DIR.glob("*.sql"))]
     assert names and all(n[:4].isdigit() and n[4] == "_" for n in names)
