@@ -8,10 +8,12 @@ import statistics
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 
 from bench import load
+from bench.bare import running_bare
 from bench.client import fetch, fresh_connection_session, ms, session, timed_get, upload
 from bench.processes import Server
 
@@ -96,37 +98,59 @@ async def reference_render(
     return statistics.median(seconds)
 
 
-async def stored_hits(server: Server, data: bytes, key: str) -> load.Load:
-    """Requests/s and p50 of hits on one stored variant."""
+@dataclass(frozen=True)
+class Hits:
+    """Hits on one stored variant, and a bare aiohttp app's on the same bytes with as
+    many processes, measured one after the other in the same run (issue #17)."""
+
+    ours: load.Load
+    bare: load.Load
+
+
+async def stored_hits(server: Server, data: bytes, key: str, folder: Path) -> Hits:
+    """Requests/s and p50 of hits on one stored variant, and of the bare app."""
     async with session() as client:
         url = f"{await upload(client, server, key, data)}?{SPEC}"
         await timed_get(client, url)  # renders and stores it
         _, cache = await timed_get(client, url)
         assert cache == "HIT", cache
-    return await load.measure(url)
+        async with client.get(url) as response:
+            body, mime = await response.read(), response.content_type
+    ours = await load.measure(url)
+    with running_bare(body, mime, server.workers, folder) as bare_url:
+        bare = await load.measure(bare_url)
+    return Hits(ours, bare)
 
 
-def print_hits(stores: list[str], hits: dict[tuple[str, int], load.Load]) -> None:
+def print_hits(stores: list[str], hits: dict[tuple[str, int], Hits]) -> None:
     """The table, then the ratios between its rows; `hits` by (store, workers)."""
     print(
-        f"stored-variant hits at {load.CONNECTIONS} connections, every server on Redis "
-        f"(load: {load.generator()})"
+        f"stored-variant hits at {load.CONNECTIONS} connections, every server on Redis, "
+        f"beside a bare aiohttp app serving the same bytes (load: {load.generator()})"
     )
-    print(f"  {'store':<12} {'workers':>7} {'req/s':>9} {'p50':>10}")
+    print(
+        f"  {'store':<12} {'workers':>7} {'req/s':>9} {'p50':>10} {'bare req/s':>11} {'ratio':>6}"
+    )
     for (store, workers), result in hits.items():
-        print(f"  {store:<12} {workers:>7} {result.rate:>9.0f} {ms(result.p50):>10}")
+        ours, bare = result.ours, result.bare
+        print(
+            f"  {store:<12} {workers:>7} {ours.rate:>9.0f} {ms(ours.p50):>10}"
+            f" {bare.rate:>11.0f} {ours.rate / bare.rate:>5.2f}x"
+        )
     print(
         "  2 workers / 1 worker: "
-        + ", ".join(f"{s} {hits[s, 2].rate / hits[s, 1].rate:.2f}x" for s in stores)
+        + ", ".join(f"{s} {hits[s, 2].ours.rate / hits[s, 1].ours.rate:.2f}x" for s in stores)
     )
     base, other = stores
     print(
         f"  {other} / {base}: "
         + ", ".join(
-            f"{w} worker{'s' if w > 1 else ''} {hits[other, w].rate / hits[base, w].rate:.2f}x"
+            f"{w} worker{'s' if w > 1 else ''}"
+            f" {hits[other, w].ours.rate / hits[base, w].ours.rate:.2f}x"
             for w in (1, 2)
         )
     )
     for (store, workers), result in hits.items():
-        if result.errors:
-            print(f"  !! {store}, {workers} workers: {result.errors}")
+        for name, figures in (("ours", result.ours), ("bare", result.bare)):
+            if figures.errors:
+                print(f"  !! {store}, {workers} workers, {name}: {figures.errors}")
