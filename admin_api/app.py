@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from admin_api.auth import NEEDED
 from admin_api.openapi import ALL_ROUTES
 from admin_api.service import ADMIN, Admin
 from origin.errors import error_middleware
@@ -16,6 +17,7 @@ def create_admin_app(admin: Admin) -> web.Application:
         middlewares=[error_middleware], client_max_size=admin.settings.max_upload_bytes + 65536
     )
     app[ADMIN] = admin
+    app[NEEDED] = {route.handler: route.role for route in ALL_ROUTES if route.role}
     for route in ALL_ROUTES:
         if route.method == "GET":  # with its HEAD twin, as aiohttp's add_get makes
             app.router.add_get(route.path, route.handler)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import hdrs, web
 
 from catalog import ApiKey, Catalog, InvalidName, Library, Role, check_library_name
 from origin.errors import BadRequest, Forbidden, NotFound, Unauthorized
 
+# The role each handler needs, as the route table (admin_api/routes.py) declares it.
+NEEDED = web.AppKey("needed", dict[Any, Role])
 _SCHEMES = ("bearer", "apikey")
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="imgorigin"'}
 
@@ -58,10 +62,15 @@ async def permit(catalog: Catalog, key: ApiKey, name: str, needed: Role) -> Libr
     return library
 
 
-async def authorize(request: web.Request, catalog: Catalog, needed: Role) -> tuple[ApiKey, Library]:
+def needed(request: web.Request) -> Role:
+    """The role the route table says this request's handler needs."""
+    return request.app[NEEDED][request.match_info.route.handler]
+
+
+async def authorize(request: web.Request, catalog: Catalog) -> tuple[ApiKey, Library]:
     """The caller's key and the library of the URL, as `authenticate` and `permit`."""
     key = await authenticate(request, catalog)
-    return key, await permit(catalog, key, request.match_info["library"], needed)
+    return key, await permit(catalog, key, request.match_info["library"], needed(request))
 
 
 def require(key: ApiKey, needed: Role, *, every_library: bool = False) -> None:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from admin_api.images import call, one_value
 from admin_api.service import Admin
-from catalog import Image, LibrarySettings, Role, SigningKey
+from catalog import Image, LibrarySettings, SigningKey
 from origin import dialect, signing
 from origin.errors import BadRequest, Conflict, HTTPError
 from origin.pipeline.plan import output_size, plan, source_region
@@ -172,7 +172,7 @@ def _attributes(values: Mapping[str, str | None]) -> str:
 
 async def image_html(request: web.Request) -> web.Response:
     """`?widths=320,640,1280&sizes=...&preset=...`: the image's `<picture>` element."""
-    c = await call(request, Role.READ)
+    c = await call(request)
     query = request.query
     unknown = set(query) - _PARAMETERS
     if unknown:

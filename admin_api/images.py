@@ -68,9 +68,9 @@ class Call:
         return image
 
 
-async def call(request: web.Request, needed: Role) -> Call:
+async def call(request: web.Request) -> Call:
     admin = request.app[ADMIN]
-    key, library = await authorize(request, admin.catalog, needed)
+    key, library = await authorize(request, admin.catalog)
     user = request.headers.get(USER_HEADER)
     if user is not None and not _USER.fullmatch(user):
         raise BadRequest(
@@ -84,7 +84,7 @@ def _json(call: Call, image: Image, status: int = 200) -> web.Response:
 
 
 async def upload_image(request: web.Request) -> web.Response:
-    c = await call(request, Role.WRITE)
+    c = await call(request)
     limit = c.admin.upload_limit(c.rules)
     upload = await read_upload(request, limit, c.admin.settings.upload_idle_timeout)
     image = await c.admin.store_upload(c.library, c.rules, upload, c.user)
@@ -92,13 +92,13 @@ async def upload_image(request: web.Request) -> web.Response:
 
 
 async def get_image(request: web.Request) -> web.Response:
-    c = await call(request, Role.READ)
+    c = await call(request)
     return _json(c, await c.image(request))
 
 
 async def patch_image(request: web.Request) -> web.Response:
     """`{"key": ..., "alt": ... or null, "tags": [...]}`, any of them."""
-    c = await call(request, Role.WRITE)
+    c = await call(request)
     idle = c.admin.settings.upload_idle_timeout
     body = await read_model(request, contracts.ImagePatch, MAX_PATCH_BYTES, idle)
     if body == contracts.ImagePatch():
@@ -123,39 +123,39 @@ def _tag(request: web.Request) -> str:
 
 
 async def add_tag(request: web.Request) -> web.Response:
-    c = await call(request, Role.WRITE)
+    c = await call(request)
     tag = _tag(request)
     image = await c.editable(request)
     return _json(c, await c.admin.update(c.library, image, add_tags=(tag,)))
 
 
 async def remove_tag(request: web.Request) -> web.Response:
-    c = await call(request, Role.WRITE)
+    c = await call(request)
     tag = _tag(request)
     image = await c.editable(request)
     return _json(c, await c.admin.update(c.library, image, remove_tags=(tag,)))
 
 
 async def activate_image(request: web.Request) -> web.Response:
-    c = await call(request, Role.WRITE)
+    c = await call(request)
     image = await c.editable(request)
     return _json(c, await c.admin.set_status(c.library, image, Status.ACTIVE))
 
 
 async def deactivate_image(request: web.Request) -> web.Response:
-    c = await call(request, Role.WRITE)
+    c = await call(request)
     image = await c.editable(request)
     return _json(c, await c.admin.set_status(c.library, image, Status.PENDING))
 
 
 async def delete_image(request: web.Request) -> web.Response:
-    c = await call(request, Role.WRITE)
+    c = await call(request)
     await c.admin.delete(c.library, await c.editable(request))
     return web.Response(status=204)
 
 
 async def replace_original(request: web.Request) -> web.Response:
-    c = await call(request, Role.WRITE)
+    c = await call(request)
     image = await c.editable(request)
     limit = c.admin.upload_limit(c.rules)
     upload = await read_upload(request, limit, c.admin.settings.upload_idle_timeout)
@@ -165,7 +165,7 @@ async def replace_original(request: web.Request) -> web.Response:
 
 
 async def list_versions(request: web.Request) -> web.Response:
-    c = await call(request, Role.READ)
+    c = await call(request)
     image = await c.image(request)
     versions = await c.admin.catalog.images.versions(image)
     items = [contracts.Version.of(v) for v in versions]
@@ -173,7 +173,7 @@ async def list_versions(request: web.Request) -> web.Response:
 
 
 async def restore_version(request: web.Request) -> web.Response:
-    c = await call(request, Role.WRITE)
+    c = await call(request)
     image = await c.editable(request)
     number = request.match_info["version"]
     if not (number.isascii() and number.isdigit() and 0 < int(number) < 2**31):
@@ -185,7 +185,7 @@ async def restore_version(request: web.Request) -> web.Response:
 
 
 async def list_tags(request: web.Request) -> web.Response:
-    c = await call(request, Role.READ)
+    c = await call(request)
     counts = await c.admin.catalog.images.tag_counts(c.library)
     items = [contracts.TagCount(tag=t, count=n) for t, n in counts]
     return contracts.respond(contracts.TagList(items=items))
@@ -194,7 +194,7 @@ async def list_tags(request: web.Request) -> web.Response:
 async def find_by_hash(request: web.Request) -> web.Response:
     """Whether the library has an image of this content (so a client can skip an
     upload), and which."""
-    c = await call(request, Role.READ)
+    c = await call(request)
     sha256 = request.match_info["sha256"].lower()
     if not _SHA256.fullmatch(sha256):
         raise BadRequest("a SHA-256 is 64 hex digits", code="invalid_sha256")
@@ -340,7 +340,7 @@ def parse_listing(query: MultiMapping[str]) -> ImageQuery:
 
 
 async def list_images(request: web.Request) -> web.Response:
-    c = await call(request, Role.READ)
+    c = await call(request)
     found, next_cursor = await c.admin.catalog.images.page(c.library, parse_listing(request.query))
     items = [c.admin.wire(image) for image in found]
     return contracts.respond(contracts.ImageList(items=items, next=next_cursor))

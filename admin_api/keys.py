@@ -12,10 +12,10 @@ from aiohttp import web
 from msgspec import UNSET
 
 from admin_api import contracts as c
-from admin_api.auth import authenticate, permit, require
+from admin_api.auth import authenticate, needed, permit, require
 from admin_api.service import ADMIN, MAX_KEY_LIFETIME
 from admin_api.uploads import read_model
-from catalog import Library, Role
+from catalog import Library
 from origin.errors import BadRequest, NotFound
 
 MAX_KEY_BODY = 4096
@@ -47,16 +47,16 @@ async def create_key(request: web.Request) -> web.Response:
     or "expires_in": ...}`; the answer's `key` is the only time the key is shown."""
     admin = request.app[ADMIN]
     caller = await authenticate(request, admin.catalog)
-    require(caller, Role.ADMIN)
+    require(caller, needed(request))
     idle = admin.settings.upload_idle_timeout
     body = await read_model(request, c.ApiKeyCreate, MAX_KEY_BODY, idle)
     if not body.name.isprintable():
         raise BadRequest("name is printable text", code="invalid_key_spec")
     library: Library | None = None
     if body.library is not None:
-        library = await permit(admin.catalog, caller, body.library, Role.ADMIN)
+        library = await permit(admin.catalog, caller, body.library, needed(request))
     else:
-        require(caller, Role.ADMIN, every_library=True)
+        require(caller, needed(request), every_library=True)
     plain, record = await admin.catalog.api_keys.create(
         library, body.role, body.name, expires_at=_expiry(body)
     )
@@ -68,10 +68,10 @@ async def list_keys(request: web.Request) -> web.Response:
     one library's."""
     admin = request.app[ADMIN]
     caller = await authenticate(request, admin.catalog)
-    require(caller, Role.ADMIN)
+    require(caller, needed(request))
     scope = caller.library_id
     if "library" in request.query:
-        scope = (await permit(admin.catalog, caller, request.query["library"], Role.ADMIN)).id
+        scope = (await permit(admin.catalog, caller, request.query["library"], needed(request))).id
     records = await admin.catalog.api_keys.listed(scope)
     return c.respond(c.ApiKeyList(items=[c.ApiKey.of(r) for r in records]))
 
@@ -79,7 +79,7 @@ async def list_keys(request: web.Request) -> web.Response:
 async def revoke_key(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
     caller = await authenticate(request, admin.catalog)
-    require(caller, Role.ADMIN)
+    require(caller, needed(request))
     key_id = request.match_info["key_id"]
     if not (key_id.isascii() and key_id.isdigit() and int(key_id) < 2**63) or not (
         await admin.catalog.api_keys.revoke(int(key_id), caller.library_id)

@@ -7,14 +7,13 @@ from typing import Any
 from aiohttp import web
 
 from admin_api import contracts as c
-from admin_api.auth import authenticate, authorize, require
+from admin_api.auth import authenticate, authorize, needed, require
 from admin_api.service import ADMIN, library_of, patched_settings
 from admin_api.uploads import read_json
 from catalog import (
     InvalidName,
     LibraryExists,
     LibrarySettings,
-    Role,
     check_library_name,
 )
 from origin.errors import BadRequest, Conflict
@@ -31,7 +30,7 @@ async def create_library(request: web.Request) -> web.Response:
     """`{"name": ..., "settings": {...}}`; with a key for every library."""
     admin = request.app[ADMIN]
     key = await authenticate(request, admin.catalog)
-    require(key, Role.ADMIN, every_library=True)
+    require(key, needed(request), every_library=True)
     body = await _body(request)
     c.convert(body, c.LibraryCreate)  # its shape; the settings are checked as patched
     try:
@@ -58,14 +57,14 @@ async def list_libraries(request: web.Request) -> web.Response:
 
 async def get_library(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
-    _, library = await authorize(request, admin.catalog, Role.READ)
+    _, library = await authorize(request, admin.catalog)
     return c.respond(await library_of(admin.catalog, library))
 
 
 async def patch_library(request: web.Request) -> web.Response:
     """A partial settings object: `{"settings": {...}}`, or the settings themselves."""
     admin = request.app[ADMIN]
-    _, library = await authorize(request, admin.catalog, Role.ADMIN)
+    _, library = await authorize(request, admin.catalog)
     changes = await _body(request)
     if set(changes) == {"settings"} and isinstance(changes["settings"], dict):
         changes = changes["settings"]
@@ -78,7 +77,7 @@ async def patch_library(request: web.Request) -> web.Response:
 async def delete_library(request: web.Request) -> web.Response:
     """Every image (purged, originals dropped), the keys scoped to it, and the name."""
     admin = request.app[ADMIN]
-    key, library = await authorize(request, admin.catalog, Role.ADMIN)
-    require(key, Role.ADMIN, every_library=True)
+    key, library = await authorize(request, admin.catalog)
+    require(key, needed(request), every_library=True)
     deleted = await admin.delete_library(library)
     return c.respond(c.LibraryDeleted(library=library.name, images_deleted=deleted))

@@ -32,25 +32,25 @@ async def healthz(request: web.Request) -> web.Response:
     return c.respond(c.Health(status="ok"))
 
 
-async def serve_document(request: web.Request) -> web.Response:
+async def openapi(request: web.Request) -> web.Response:
     return web.Response(body=_DOCUMENT_BODY, content_type="application/json")
 
 
-async def serve_docs(request: web.Request) -> web.Response:
+async def docs(request: web.Request) -> web.Response:
     return web.Response(body=_DOCS_BODY, content_type="text/html", charset="utf-8")
 
 
 META = (
     Route(
-        "GET", "/healthz", healthz, "healthz", "meta", "Liveness of the admin API",
+        "GET /healthz", healthz, "meta", "Liveness of the admin API",
         Answer(200, "Serving.", c.Health), None,
     ),
     Route(
-        "GET", DOCUMENT_PATH, serve_document, "openapi", "meta", "This document",
+        "GET " + DOCUMENT_PATH, openapi, "meta", "This document",
         Answer(200, "The OpenAPI 3.1 document of the admin API."), None,
     ),
     Route(
-        "GET", DOCS_PATH, serve_docs, "docs", "meta", "This document as a page",
+        "GET " + DOCS_PATH, docs, "meta", "This document as a page",
         Answer(200, "An HTML page that renders the document.", media="text/html"), None,
     ),
 )  # fmt: skip
@@ -224,15 +224,20 @@ def _parameter(schemas: _Schemas, param: Param) -> Schema:
     return found | {"schema": schema}
 
 
+def _needs(route: Route) -> str:
+    if route.role is None:
+        return ""
+    article = "an" if route.role.value[0] in "aeiou" else "a"
+    return " ".join(filter(None, (f"Needs {article} {route.role.value} key", route.scope))) + "."
+
+
 def _operation(schemas: _Schemas, route: Route) -> Schema:
     operation: Schema = {
         "operationId": route.operation_id,
         "tags": [route.tag],
         "summary": route.summary,
     }
-    description = " ".join(
-        part for part in (f"Needs {route.needs}." if route.needs else "", route.description) if part
-    )
+    description = " ".join(part for part in (_needs(route), route.description) if part)
     if description:
         operation["description"] = description
     path_names = re.findall(r"\{(\w+)\}", route.path)
@@ -245,7 +250,7 @@ def _operation(schemas: _Schemas, route: Route) -> Schema:
         operation["parameters"] = parameters
     if route.body is not None:
         operation["requestBody"] = _body(route)
-    if route.needs is None:
+    if route.role is None:
         operation["security"] = []
     responses = _answer(route.answer) | _errors(route.errors)
     operation["responses"] = dict(sorted(responses.items()))

@@ -6,10 +6,9 @@ from aiohttp import web
 from msgspec import UNSET
 
 from admin_api import contracts as c
-from admin_api.auth import authenticate, permit
+from admin_api.auth import authenticate, needed, permit
 from admin_api.service import ADMIN
 from admin_api.uploads import read_model
-from catalog import Role
 from origin.errors import BadRequest
 
 MAX_PURGE_BODY = 64 * 1024
@@ -26,7 +25,7 @@ async def purge(request: web.Request) -> web.Response:
     body = await read_model(request, c.PurgeRequest, MAX_PURGE_BODY, idle)
     if body.images is not UNSET and body.keys is not UNSET:
         raise BadRequest("give images or keys (or neither), not both", code="invalid_purge")
-    library = await permit(admin.catalog, key, body.library, Role.WRITE)
+    library = await permit(admin.catalog, key, body.library, needed(request))
     images = None if body.images is UNSET else body.images
     keys = None if body.keys is UNSET else body.keys
     return web.json_response(await admin.purge_library(library, images=images, keys=keys))

@@ -17,7 +17,7 @@ from msgspec import Meta, Struct
 
 from admin_api import contracts as c
 from admin_api import html, images, keys, libraries, purge, stats, webhooks
-from catalog import Sort, Status
+from catalog import Role, Sort, Status
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Errors = dict[int, list[str]]
@@ -68,19 +68,31 @@ class Answer:
 
 @dataclass(frozen=True)
 class Route:
-    method: str
-    path: str
-    handler: Handler
-    operation_id: str
+    operation: str  # "METHOD /path"
+    handler: Handler  # its name, in camelCase, is the operation's id
     tag: str
     summary: str
     answer: Answer
-    needs: str | None  # the key it needs, for people ("a read key"); None: no key
+    role: Role | None  # the role of the key it needs (enforced: auth.needed); None: no key
     errors: tuple[Errors, ...] = ()
     description: str = ""
     body: Body | None = None
     body_description: str = ""
     params: tuple[Param, ...] = ()
+    scope: str = ""  # which keys of that role, for people: "for every library"
+
+    @property
+    def method(self) -> str:
+        return self.operation.partition(" ")[0]
+
+    @property
+    def path(self) -> str:
+        return self.operation.partition(" ")[2]
+
+    @property
+    def operation_id(self) -> str:
+        first, *rest = self.handler.__name__.split("_")
+        return first + "".join(word.title() for word in rest)
 
 
 # Error groups, by what a handler does.
@@ -189,7 +201,7 @@ LIBRARY_PATH = LIBRARIES + "/{library}"
 IMAGES = LIBRARY_PATH + "/images"
 IMAGE_PATH = IMAGES + "/{image_id}"
 HOOKS = LIBRARY_PATH + "/webhooks"
-READ, WRITE, ADMIN = "a read key", "a write key", "an admin key"
+READ, WRITE, ADMIN = Role.READ, Role.WRITE, Role.ADMIN
 
 
 def _image(status: int = 200, description: str = "The image.") -> Answer:
@@ -198,14 +210,12 @@ def _image(status: int = 200, description: str = "The image.") -> Answer:
 
 ROUTES: tuple[Route, ...] = (
     Route(
-        "POST",
-        LIBRARIES,
+        "POST " + LIBRARIES,
         libraries.create_library,
-        "createLibrary",
         "libraries",
         "Create a library",
         Answer(201, "The new library.", c.Library),
-        "an admin key for every library",
+        ADMIN,
         (
             AUTH,
             JSON_BODY,
@@ -217,23 +227,20 @@ ROUTES: tuple[Route, ...] = (
             OUTAGE,
         ),
         body=c.LibraryCreate,
+        scope="for every library",
     ),
     Route(
-        "GET",
-        LIBRARIES,
+        "GET " + LIBRARIES,
         libraries.list_libraries,
-        "listLibraries",
         "libraries",
         "The libraries this key may use",
         Answer(200, "Every library for a key of every library; else its own.", c.LibraryList),
-        "",
+        READ,
         (AUTH, OUTAGE),
     ),
     Route(
-        "GET",
-        LIBRARY_PATH,
+        "GET " + LIBRARY_PATH,
         libraries.get_library,
-        "getLibrary",
         "libraries",
         "A library and its settings",
         Answer(200, "The library.", c.Library),
@@ -241,10 +248,8 @@ ROUTES: tuple[Route, ...] = (
         (AUTH, LIBRARY, OUTAGE),
     ),
     Route(
-        "PATCH",
-        LIBRARY_PATH,
+        "PATCH " + LIBRARY_PATH,
         libraries.patch_library,
-        "patchLibrary",
         "libraries",
         "Change a library's settings",
         Answer(200, "The library, as changed.", c.Library),
@@ -259,22 +264,19 @@ ROUTES: tuple[Route, ...] = (
         body_description=f"At most {libraries.MAX_SETTINGS_BYTES // 1024} KiB.",
     ),
     Route(
-        "DELETE",
-        LIBRARY_PATH,
+        "DELETE " + LIBRARY_PATH,
         libraries.delete_library,
-        "deleteLibrary",
         "libraries",
         "Delete a library",
         Answer(200, "Deleted, with how many images.", c.LibraryDeleted),
-        "an admin key for every library",
+        ADMIN,
         (AUTH, LIBRARY, {503: ["store_unavailable"]}, OUTAGE),
         "Every image is deleted and purged, then the keys scoped to the library and its name.",
+        scope="for every library",
     ),
     Route(
-        "POST",
-        IMAGES,
+        "POST " + IMAGES,
         images.upload_image,
-        "uploadImage",
         "images",
         "Upload an image",
         _image(201, "The new image."),
@@ -286,10 +288,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER, *UPLOAD_QUERY),
     ),
     Route(
-        "GET",
-        IMAGES,
+        "GET " + IMAGES,
         images.list_images,
-        "listImages",
         "images",
         "List and filter images",
         Answer(200, "A page of images.", c.ImageList),
@@ -306,10 +306,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER, *LISTING),
     ),
     Route(
-        "GET",
-        IMAGE_PATH,
+        "GET " + IMAGE_PATH,
         images.get_image,
-        "getImage",
         "images",
         "An image",
         _image(),
@@ -318,10 +316,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER,),
     ),
     Route(
-        "PATCH",
-        IMAGE_PATH,
+        "PATCH " + IMAGE_PATH,
         images.patch_image,
-        "patchImage",
         "images",
         "Change an image's key, alt text or tags",
         _image(200, "The image, as changed."),
@@ -344,10 +340,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER,),
     ),
     Route(
-        "DELETE",
-        IMAGE_PATH,
+        "DELETE " + IMAGE_PATH,
         images.delete_image,
-        "deleteImage",
         "images",
         "Delete an image",
         Answer(204, "Done; no body."),
@@ -358,10 +352,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER,),
     ),
     Route(
-        "POST",
-        IMAGE_PATH + "/activate",
+        "POST " + IMAGE_PATH + "/activate",
         images.activate_image,
-        "activateImage",
         "images",
         "Serve an image",
         _image(200, "The image, now active."),
@@ -370,10 +362,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER,),
     ),
     Route(
-        "POST",
-        IMAGE_PATH + "/deactivate",
+        "POST " + IMAGE_PATH + "/deactivate",
         images.deactivate_image,
-        "deactivateImage",
         "images",
         "Stop serving an image",
         _image(200, "The image, now pending; what was served of it is purged."),
@@ -382,10 +372,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER,),
     ),
     Route(
-        "PUT",
-        IMAGE_PATH + "/original",
+        "PUT " + IMAGE_PATH + "/original",
         images.replace_original,
-        "replaceOriginal",
         "images",
         "Replace an image's original",
         _image(200, "The image, its version one higher (unchanged for the same bytes)."),
@@ -406,10 +394,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER,),
     ),
     Route(
-        "GET",
-        IMAGE_PATH + "/html",
+        "GET " + IMAGE_PATH + "/html",
         html.image_html,
-        "imageHtml",
         "images",
         "A <picture> element for the image",
         Answer(
@@ -441,10 +427,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER, *HTML_QUERY),
     ),
     Route(
-        "GET",
-        IMAGE_PATH + "/versions",
+        "GET " + IMAGE_PATH + "/versions",
         images.list_versions,
-        "listVersions",
         "versions",
         "An image's versions",
         Answer(200, "Every version, and which is current.", c.VersionList),
@@ -453,10 +437,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER,),
     ),
     Route(
-        "POST",
-        IMAGE_PATH + "/versions/{version}/restore",
+        "POST " + IMAGE_PATH + "/versions/{version}/restore",
         images.restore_version,
-        "restoreVersion",
         "versions",
         "Make an old version current again",
         _image(200, "The image, as a new version with that version's original."),
@@ -479,10 +461,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER,),
     ),
     Route(
-        "POST",
-        IMAGE_PATH + "/tags/{tag}",
+        "POST " + IMAGE_PATH + "/tags/{tag}",
         images.add_tag,
-        "addTag",
         "tags",
         "Tag an image",
         _image(),
@@ -499,10 +479,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER,),
     ),
     Route(
-        "DELETE",
-        IMAGE_PATH + "/tags/{tag}",
+        "DELETE " + IMAGE_PATH + "/tags/{tag}",
         images.remove_tag,
-        "removeTag",
         "tags",
         "Untag an image",
         _image(),
@@ -511,10 +489,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER,),
     ),
     Route(
-        "GET",
-        LIBRARY_PATH + "/tags",
+        "GET " + LIBRARY_PATH + "/tags",
         images.list_tags,
-        "listTags",
         "tags",
         "The library's tags",
         Answer(200, "Each tag with how many live images have it.", c.TagList),
@@ -523,10 +499,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER,),
     ),
     Route(
-        "GET",
-        LIBRARY_PATH + "/stats",
+        "GET " + LIBRARY_PATH + "/stats",
         stats.library_stats,
-        "libraryStats",
         "libraries",
         "A library's usage",
         Answer(200, "Its images, store usage, renders and hits.", c.LibraryStats),
@@ -536,10 +510,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER,),
     ),
     Route(
-        "GET",
-        LIBRARY_PATH + "/hashes/{sha256}",
+        "GET " + LIBRARY_PATH + "/hashes/{sha256}",
         images.find_by_hash,
-        "findByHash",
         "images",
         "The images with these bytes",
         Answer(200, "The live images of this content.", c.HashMatch),
@@ -549,10 +521,8 @@ ROUTES: tuple[Route, ...] = (
         params=(USER,),
     ),
     Route(
-        "POST",
-        HOOKS,
+        "POST " + HOOKS,
         webhooks.create_webhook,
-        "createWebhook",
         "webhooks",
         "Add a webhook",
         Answer(201, "The webhook, with its secret (shown this once).", c.NewWebhook),
@@ -566,10 +536,8 @@ ROUTES: tuple[Route, ...] = (
         body_description=f"At most {webhooks.MAX_WEBHOOK_BODY // 1024} KiB.",
     ),
     Route(
-        "GET",
-        HOOKS,
+        "GET " + HOOKS,
         webhooks.list_webhooks,
-        "listWebhooks",
         "webhooks",
         "The library's webhooks",
         Answer(200, "Its webhooks (without secrets).", c.WebhookList),
@@ -577,10 +545,8 @@ ROUTES: tuple[Route, ...] = (
         (AUTH, LIBRARY, OUTAGE),
     ),
     Route(
-        "DELETE",
-        HOOKS + "/{webhook_id}",
+        "DELETE " + HOOKS + "/{webhook_id}",
         webhooks.delete_webhook,
-        "deleteWebhook",
         "webhooks",
         "Remove a webhook",
         Answer(204, "Done; no body."),
@@ -588,10 +554,8 @@ ROUTES: tuple[Route, ...] = (
         (AUTH, LIBRARY, {404: ["webhook_not_found"]}, OUTAGE),
     ),
     Route(
-        "POST",
-        "/v1/keys",
+        "POST /v1/keys",
         keys.create_key,
-        "createKey",
         "keys",
         "Make an API key",
         Answer(201, "The key, with its secret (shown this once).", c.NewApiKey),
@@ -602,10 +566,8 @@ ROUTES: tuple[Route, ...] = (
         body_description=f"At most {keys.MAX_KEY_BODY // 1024} KiB.",
     ),
     Route(
-        "GET",
-        "/v1/keys",
+        "GET /v1/keys",
         keys.list_keys,
-        "listKeys",
         "keys",
         "The API keys this key manages",
         Answer(200, "Every key, revoked and expired ones too.", c.ApiKeyList),
@@ -614,10 +576,8 @@ ROUTES: tuple[Route, ...] = (
         params=(Param("library", str, "Only this library's keys."),),
     ),
     Route(
-        "DELETE",
-        "/v1/keys/{key_id}",
+        "DELETE /v1/keys/{key_id}",
         keys.revoke_key,
-        "revokeKey",
         "keys",
         "Revoke an API key",
         Answer(204, "Done; no body."),
@@ -626,20 +586,19 @@ ROUTES: tuple[Route, ...] = (
         "Only a live key this key manages: its library's, or any for a key of every library.",
     ),
     Route(
-        "POST",
-        "/v1/purge",
+        "POST /v1/purge",
         purge.purge,
-        "purge",
         "purge",
         "Purge cached variants",
         Answer(200, "What was purged, layer by layer.", c.PurgeReport),
-        "a write key of the library",
+        WRITE,
         (AUTH, LIBRARY, JSON_BODY, {400: ["invalid_purge"], 503: ["store_unavailable"]}, OUTAGE),
         "Deletes the variants from the blob store, then evicts them from nginx, then the "
         "CDNs by tag, then tells the purge webhook; a layer that fails is reported and the "
         "others purged all the same. Running it again is safe.",
         body=c.PurgeRequest,
         body_description=f"At most {purge.MAX_PURGE_BODY // 1024} KiB.",
+        scope="of the library",
     ),
 )
 

@@ -11,7 +11,6 @@ from aiohttp import web
 from admin_api import contracts as wire
 from admin_api.images import call
 from cache.variants import variant_prefix
-from catalog import Role
 from storage import BlobStore
 
 # Image folders measured at once. Each is a folder walk on disk or at least one
@@ -40,7 +39,7 @@ async def library_stats(request: web.Request) -> web.Response:
     renders and hits counted since `since` (the whole fleet's, plus what this
     process has not flushed yet). Measuring the variants lists the store: its cost
     grows with the library (see variants_usage)."""
-    c = await call(request, Role.READ)
+    c = await call(request)
     catalog, library = c.admin.catalog, c.library
     usage = await catalog.stats.usage(library)
     variants, variant_bytes = await variants_usage(

@@ -33,7 +33,7 @@ from admin_api.service import ADMIN
 from admin_api.settings import AdminSettings
 from admin_api.uploads import read_model
 from cache.outbound import SIGNATURE_HEADER, CallFailed, send, signature
-from catalog import Library, LimitReached, Role, Webhook, WebhookRegistry
+from catalog import Library, LimitReached, Webhook, WebhookRegistry
 from origin.errors import BadRequest, NotFound
 
 log = logging.getLogger(__name__)
@@ -213,7 +213,7 @@ async def create_webhook(request: web.Request) -> web.Response:
     """`{"url": ..., "events": [...]}` (no events: every one); the answer's `secret`
     is shown this once."""
     admin = request.app[ADMIN]
-    _, library = await authorize(request, admin.catalog, Role.ADMIN)
+    _, library = await authorize(request, admin.catalog)
     idle = admin.settings.upload_idle_timeout
     body = await read_model(request, c.WebhookCreate, MAX_WEBHOOK_BODY, idle)
     url = check_url(body.url, admin.settings.webhook_private_addresses)
@@ -227,14 +227,14 @@ async def create_webhook(request: web.Request) -> web.Response:
 
 async def list_webhooks(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
-    _, library = await authorize(request, admin.catalog, Role.ADMIN)
+    _, library = await authorize(request, admin.catalog)
     hooks = await admin.catalog.webhooks.listed(library.id)
     return c.respond(c.WebhookList(items=[c.Webhook.of(hook) for hook in hooks]))
 
 
 async def delete_webhook(request: web.Request) -> web.Response:
     admin = request.app[ADMIN]
-    _, library = await authorize(request, admin.catalog, Role.ADMIN)
+    _, library = await authorize(request, admin.catalog)
     webhook_id = request.match_info["webhook_id"]
     if not webhook_id.isprintable() or not await admin.catalog.webhooks.delete(library, webhook_id):
         raise NotFound(f"no webhook {webhook_id!r} in {library.name!r}", code="webhook_not_found")
