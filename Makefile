@@ -40,10 +40,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy origin cache storage catalog admin_api imgorigin
 
-## bench: the suite of issue #8 (cold renders, herd, hits, memory), as ratios measured in one run
+## bench: the suites of issues #8 and #17 (cold renders, herd, hits, memory, soak), as ratios measured in one run
 # wrk generates the hit load when installed (a Python client caps near 4000 req/s);
 # without it the bench falls back to its aiohttp client and says so. Needs Redis.
-# BENCH_ROUNDS (15) and BENCH_SECONDS (5) shorten it; about 3 minutes on 2 cores.
+# BENCH_ROUNDS (15), BENCH_SECONDS (4) and BENCH_SOAK_SECONDS (180) shorten it; about
+# 10 minutes on 2 cores. Real photos come from ../shared/corpus/photos when present.
 bench: $(STAMP) $(NGINX_PURGE)
 	command -v wrk >/dev/null || (apt-get install -y wrk || (apt-get update && apt-get install -y wrk)) \
 		|| echo "wrk not installed: the bench uses its aiohttp client"

@@ -37,12 +37,18 @@ async def timed_get(session: aiohttp.ClientSession, url: str) -> tuple[float, st
     return seconds, cache
 
 
-async def upload(session: aiohttp.ClientSession, server: Server, key: str, data: bytes) -> str:
+async def upload(
+    session: aiohttp.ClientSession,
+    server: Server,
+    key: str,
+    data: bytes,
+    mime: str = "image/jpeg",
+) -> str:
     """Upload and activate `data` as `key` in the demo library; its origin URL."""
     async with session.post(
         f"{server.admin}/v1/libraries/demo/images?key={key}&activate=true",
         data=data,
-        headers={"Authorization": f"Bearer {server.key}", "Content-Type": "image/jpeg"},
+        headers={"Authorization": f"Bearer {server.key}", "Content-Type": mime},
     ) as response:
         assert response.status == 201, await response.text()
     return f"{server.origin}/demo/{key}"

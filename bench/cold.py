@@ -5,43 +5,54 @@ connections render.
 Every request is a new variant: a new (copy, width) pair, the width varied within a
 range where libvips decodes the JPEG at the same scale (its shrink-on-load leaves at
 least a factor of two for the resize: 6000 px at 1/2 for widths 750-1500, 1200 px at
-1/2 for 150-300), so every request costs the same work. Targets take turns, each on
+1/2 for 150-300; the photos' 16 widths from their target keep 2048-4032 px at 1/2),
+so every request costs the same work. Targets take turns, each on
 its own sequence of pairs: in the sequential part request by request, in the
 concurrent part run by run, so that all of them see the same machine.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import statistics
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import PurePath
 
 from bench.client import ms, p, session, upload
 from bench.load import Rate
 from bench.processes import Server
 from bench.rss import Peak
+from bench.source import MIME, copy_name
 from bench.targets import Http, Pair, Target, pairs
 from origin.spec import OutputFormat
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))  # sequential renders per target
-SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))  # length of a concurrent run
+# The length of a concurrent run: 4 s keeps `make bench` near 10 minutes on 2 cores.
+SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
 BIG_WIDTHS = range(800, 900)
 SMALL_WIDTHS = range(300, 200, -1)
+PHOTO_WIDTHS = 16  # from the target width up
 
 
 @dataclass(frozen=True)
 class Workload:
     title: str
     fmt: OutputFormat
-    source: str  # "big" (6000x4000) or "small" (1200x800)
+    source: str  # a file name of bench.source: "big.jpg" (6000x4000), a photo's
     widths: range
     sequential: bool
     connections: tuple[int, ...]
     memory_at: int | None = None  # connections at which to sample peak memory
     # A bound on requests per run: `seconds` times this; set well above any rate seen.
     per_second: int = 40
+    label: str = ""  # short, for the summary's rows
+
+    @property
+    def heic(self) -> bool:
+        return self.source.endswith(".heic")
 
     def cap(self, seconds: float) -> int:
         return max(20, int(seconds * self.per_second))
@@ -55,19 +66,68 @@ class Workload:
 
 def big(fmt: OutputFormat, connections: tuple[int, ...], memory_at: int | None) -> Workload:
     title = f"6000x4000 JPEG -> w=800 {fmt.value}"
-    return Workload(title, fmt, "big", BIG_WIDTHS, True, connections, memory_at)
+    label = f"24MP {fmt.value}"
+    return Workload(title, fmt, "big.jpg", BIG_WIDTHS, True, connections, memory_at, label=label)
 
 
 def small(connections: int) -> Workload:
     return Workload(
         f"1200x800 JPEG -> w=300 {OutputFormat.WEBP.value}",
         OutputFormat.WEBP,
-        "small",
+        "small.jpg",
         SMALL_WIDTHS,
         False,
         (connections,),
         per_second=400,
+        label="small 1200x800->300 webp",
     )
+
+
+def photo(
+    source: str,
+    fmt: OutputFormat,
+    width: int,
+    connections: tuple[int, ...],
+    *,
+    sequential: bool = False,
+    per_second: int = 40,
+) -> Workload:
+    """A real photo of bench.source.PHOTOS -> w=`width` (and the next 15 widths)."""
+    kind = "HEIC" if source.endswith(".heic") else "JPEG"
+    name = source.rsplit(".", 1)[0]
+    return Workload(
+        f"{source} ({kind}) -> w={width} {fmt.value}",
+        fmt,
+        source,
+        range(width, width + PHOTO_WIDTHS),
+        sequential,
+        connections,
+        per_second=per_second,
+        label=f"{name}->{width} {fmt.value}",
+    )
+
+
+def suite(photos: bool) -> dict[str, Workload]:
+    """The cold-render workloads of both benches (issues #8 and #17), by name; the
+    real photos' only when `photos` (they live outside the repository)."""
+    formats = (OutputFormat.WEBP, OutputFormat.JPG, OutputFormat.AVIF)
+    workloads = {fmt.value: big(fmt, (4, 16), memory_at=16) for fmt in formats}
+    workloads["small"] = small(16)
+    if not photos:
+        return workloads
+    for source in ("phone-4032x3024.jpg", "phone-3264x2448.jpg"):
+        for fmt in formats:
+            # The sequential p50 once per format, on the 12 MP photo.
+            one = photo(source, fmt, 800, (4, 16), sequential=source.startswith("phone-4032"))
+            workloads[one.label] = one
+    for source in ("camera-2048x1536-orient6.jpg", "trailcam-2048x1536.jpg"):
+        thumb = photo(source, OutputFormat.WEBP, 300, (16,), per_second=100)
+        workloads[thumb.label] = thumb
+    # HEVC decodes whole-size, at a few a second: 4 connections keep both cores busy.
+    for source in ("phone-3024x4032.heic", "phone-2566x3313.heic"):
+        heic = photo(source, OutputFormat.JPG, 800, (4,), per_second=20)
+        workloads[heic.label] = heic
+    return workloads
 
 
 def copies_needed(
@@ -92,16 +152,24 @@ async def upload_copies(
     same bytes, so other variants of the same work."""
     async with session() as client:
         for source, count in copies_needed(workloads, rounds, seconds).items():
+            mime = MIME[PurePath(source).suffix]
             for copy in range(count):
-                await upload(client, server, f"{prefix}/{source}-{copy}.jpg", sources[source])
+                key = f"{prefix}/{copy_name(source, copy)}"
+                await upload(client, server, key, sources[source], mime)
+
+
+def origin_urls(server: Server, prefix: str) -> Callable[[OutputFormat, str, Pair], str]:
+    """The origin's URL of a (copy, width) of a source in a format, as a peer's."""
+
+    def url(fmt: OutputFormat, source: str, pair: Pair) -> str:
+        key = f"{prefix}/{copy_name(source, pair[0])}"
+        return f"{server.origin}/demo/{key}?w={pair[1]}&fm={fmt.value}"
+
+    return url
 
 
 def origin_target(name: str, server: Server, prefix: str, workload: Workload) -> Http:
-    key, fm = f"{prefix}/{workload.source}", workload.fmt.value
-
-    def url(pair: Pair) -> str:
-        return f"{server.origin}/demo/{key}-{pair[0]}.jpg?w={pair[1]}&fm={fm}"
-
+    url = functools.partial(origin_urls(server, prefix), workload.fmt, workload.source)
     return Http(name, url, server.pid, expected="MISS")
 
 

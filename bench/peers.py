@@ -1,11 +1,14 @@
-"""`make bench-peers`: thumbor and ipx on workloads 1, 2 and 5 of the suite, in one
-run with our origin and raw pyvips, and our ratio to each.
+"""`make bench-peers`: thumbor and ipx on the cold-render workloads of the suite (the
+generated 24 MP and small sources, and the real photos of bench.source.PHOTOS), in one
+run with our origin and raw pyvips; then the goals of issue #17: in every cell our rate
+at least 1.2x the best peer's and our CPU a render no more than the cheapest peer's,
+and, per output format, our bytes no more at no lower SSIM than each peer's.
 
 The peers are installed outside the repo, in ${XDG_CACHE_HOME:-~/.cache}/
 imgorigin-bench-peers (kept between runs): thumbor from PyPI into a venv of its own,
 ipx from npm. A peer whose install or first render fails is skipped, with the reason.
 
-- ours: `imgorigin serve`, one process (its render pool one thread per core),
+- ours: `imgorigin serve` as a user starts it (a worker per available CPU),
   filesystem store, embedded PostgreSQL; the sources uploaded to the demo library.
 - thumbor: `--processes 2` (one per core: its renders run on the event loop), the
   file loader over a folder of the sources, no storage and no result storage (its
@@ -16,9 +19,14 @@ ipx from npm. A peer whose install or first render fails is skipped, with the re
 
 Each asks for the same variants: a new (copy, width) per request, the copies being
 other names (or image ids) for the same bytes, so no cache anywhere can answer. Every
-server binds 127.0.0.1, and every load is bounded by BENCH_SECONDS and a count.
-Encoders differ beyond the quality number (thumbor: Pillow's libwebp and libjpeg;
-ipx: sharp's libvips with mozjpeg off), so bytes are printed alongside.
+server binds 127.0.0.1, and every load is bounded by BENCH_SECONDS and a count. A
+peer runs a workload only if its first render of it answers the format asked for
+(neither reads HEIC as installed: thumbor lacks pillow-heif, sharp's prebuilt libvips
+lacks HEVC); otherwise that cell is skipped, and the reason printed. Encoders differ
+beyond the quality number (thumbor: Pillow's libwebp, libjpeg and libavif; ipx:
+sharp's libvips with mozjpeg off), so bytes and SSIM are compared at the end: each
+photo at w=800 in each format, SSIM of the luma against a Lanczos resize of the
+original (bench/fidelity.py).
 """
 
 from __future__ import annotations
@@ -37,12 +45,20 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import cold
+from bench import cold, fidelity
 from bench.client import session
 from bench.processes import Server, free_port, running_process, running_server, server_env
 from bench.rss import MIB, machine_state
-from bench.source import BIG, SMALL, configure_libvips, libvips_version, source_jpeg
-from bench.summary import Row, print_table, ratio_at_least
+from bench.source import (
+    GENERATED,
+    PHOTOS,
+    configure_libvips,
+    copy_name,
+    libvips_version,
+    missing_photos,
+    originals,
+)
+from bench.summary import Row, print_table, ratio_at_least, ratio_at_most
 from bench.targets import Http, Pair, Raw, Target
 from origin.spec import OutputFormat
 
@@ -50,14 +66,15 @@ THUMBOR = "thumbor==7.8.*"
 IPX = "ipx@3"
 INSTALL_TIMEOUT = 900  # seconds, each
 OURS, THUMBOR_NAME, IPX_NAME, RAW = "ours", "thumbor", "ipx", "raw pyvips"
-QUALITY = 75  # origin.spec.DEFAULT_QUALITY, asked of the peers explicitly
-WORKLOADS = {
-    "webp": cold.big(OutputFormat.WEBP, (4, 16), memory_at=16),
-    "jpg": cold.big(OutputFormat.JPG, (4,), memory_at=None),
-    "small": cold.small(16),
+# Why a peer, as installed here, answers a HEIC with an error (its answer is printed too).
+NO_HEIC = {
+    THUMBOR_NAME: "thumbor's PIL engine reads HEIC only with pillow-heif (thumbor[extra-libs])",
+    IPX_NAME: "sharp's prebuilt libvips has libheif without an HEVC decoder",
 }
-# A peer's name for each format, in its URLs.
-PEER_FORMAT = {OutputFormat.WEBP: "webp", OutputFormat.JPG: "jpeg"}
+QUALITY = 75  # origin.spec.DEFAULT_QUALITY, asked of the peers explicitly
+# A peer's name for each format, in its URLs, and the Content-Type it must answer.
+PEER_FORMAT = {OutputFormat.WEBP: "webp", OutputFormat.JPG: "jpeg", OutputFormat.AVIF: "avif"}
+GOAL_RATE, GOAL_CPU = 1.2, 1.0  # issue #17: ours / the best peer's in each cell
 
 
 def scratch() -> Path:
@@ -131,7 +148,9 @@ class Peer:
 def thumbor_url(base: str) -> Callable[[OutputFormat, str, Pair], str]:
     def url(fmt: OutputFormat, source: str, pair: Pair) -> str:
         copy, width = pair
-        return f"{base}/unsafe/{width}x0/filters:format({PEER_FORMAT[fmt]})/{source}-{copy}.jpg"
+        return (
+            f"{base}/unsafe/{width}x0/filters:format({PEER_FORMAT[fmt]})/{copy_name(source, copy)}"
+        )
 
     return url
 
@@ -139,7 +158,7 @@ def thumbor_url(base: str) -> Callable[[OutputFormat, str, Pair], str]:
 def ipx_url(base: str) -> Callable[[OutputFormat, str, Pair], str]:
     def url(fmt: OutputFormat, source: str, pair: Pair) -> str:
         copy, width = pair
-        return f"{base}/w_{width},f_{PEER_FORMAT[fmt]},q_{QUALITY}/{source}-{copy}.jpg"
+        return f"{base}/w_{width},f_{PEER_FORMAT[fmt]},q_{QUALITY}/{copy_name(source, copy)}"
 
     return url
 
@@ -185,19 +204,24 @@ def main() -> None:
         if path is None:
             print(f"!! {name} skipped: its install failed\n{detail}")
     print(f"libvips {libvips_version()}; {machine_state()}")
-    sources = {"big": source_jpeg(*BIG), "small": source_jpeg(*SMALL)}
+    workloads = cold.suite(photos=True)
+    if missing := missing_photos({w.source for w in workloads.values()}):
+        print(f"!! real photos not found in {PHOTOS} ({', '.join(missing)}): their rows skipped")
+        workloads = cold.suite(photos=False)
+    sources = originals({w.source for w in workloads.values()})
     prefix = f"peers-{secrets.token_hex(4)}"
-    copies = cold.copies_needed(WORKLOADS.values())
+    copies = cold.copies_needed(workloads.values())
     with tempfile.TemporaryDirectory(prefix="imgorigin-peers-") as tmp, ExitStack() as stack:
         folder = Path(tmp)
         images = folder / "images"
         images.mkdir()
         for source, count in copies.items():
-            (images / f"{source}-0.jpg").write_bytes(sources[source])
+            first = images / copy_name(source, 0)
+            first.write_bytes(sources[source])
             for copy in range(1, count):  # other names for the same bytes
-                os.link(images / f"{source}-0.jpg", images / f"{source}-{copy}.jpg")
+                os.link(first, images / copy_name(source, copy))
         local = server_env(IMGORIGIN_STORAGE_URL="", IMGORIGIN_REDIS_URL="")
-        server = stack.enter_context(running_server(folder / "data", local))
+        server = stack.enter_context(running_server(folder / "data", local, workers=None))
         peers = []
         for name, starter in ((THUMBOR_NAME, thumbor_server), (IPX_NAME, ipx_server)):
             path, version = installs[name]
@@ -207,86 +231,115 @@ def main() -> None:
                 peers.append(stack.enter_context(starter(path, version, images, folder)))
             except SystemExit as exc:  # did not start: the others still run
                 print(f"!! {name} skipped: {exc}")
-        print(f"{OURS}: imgorigin serve, 1 process")
+        print(f"{OURS}: imgorigin serve, {server.workers} workers (the default)")
         for peer in peers:
             print(f"{peer.name}: {peer.version}")
-        results = asyncio.run(run_all(server, peers, sources, prefix))
+        results, quality = asyncio.run(run_all(server, peers, sources, workloads, prefix))
     print(f"at the end: {machine_state()}")
     print()
-    print_table("ours against the peers (same run)", rows(results, [p.name for p in peers]))
+    table = rows(results, workloads, [p.name for p in peers]) + fidelity.rows(quality, OURS)
+    print_table("ours against the best peer in each cell (same run; issue #17 goals)", table)
 
 
 async def run_all(
-    server: Server, peers: list[Peer], sources: dict[str, bytes], prefix: str
-) -> dict[str, dict[str, cold.Figures]]:
-    await cold.upload_copies(server, sources, prefix, WORKLOADS.values())
-    working = [p for p in peers if await first_render(p)]
+    server: Server,
+    peers: list[Peer],
+    sources: dict[str, bytes],
+    workloads: dict[str, cold.Workload],
+    prefix: str,
+) -> tuple[dict[str, dict[str, cold.Figures]], fidelity.Results]:
+    """Every workload over ours, the peers that render it, and raw pyvips; then bytes
+    and SSIM of each photo at w=800 in each format."""
+    await cold.upload_copies(server, sources, prefix, workloads.values())
     results = {}
-    for name, workload in WORKLOADS.items():
+    for name, workload in workloads.items():
         targets: list[Target] = [cold.origin_target(OURS, server, prefix, workload)]
-        for peer in working:
-            url = functools.partial(peer.url, workload.fmt, workload.source)
-            targets.append(Http(peer.name, url, peer.pid, expected="200"))
+        for peer in peers:
+            if await renders(peer, workload):
+                url = functools.partial(peer.url, workload.fmt, workload.source)
+                targets.append(Http(peer.name, url, peer.pid, expected="200"))
         targets.append(Raw(RAW, sources[workload.source], workload.fmt))
         results[name] = await cold.run(workload, targets, cold.ROUNDS, cold.SECONDS)
-    return results
+    # The JPEG photos' w=800 workloads: their copy 0 at w=800 is each target's warm-up.
+    compared = [
+        w
+        for w in workloads.values()
+        if w.widths[0] == fidelity.WIDTH and w.source not in GENERATED and not w.heic
+    ]
+    urls = {OURS: cold.origin_urls(server, prefix), **{p.name: p.url for p in peers}}
+    quality = await fidelity.compare(
+        {w.source: sources[w.source] for w in compared}, [w.fmt for w in compared], urls
+    )
+    return results, quality
 
 
-async def first_render(peer: Peer) -> bool:
-    """Whether the peer renders at all (sharp's binary, thumbor's engine); says why not."""
-    url = peer.url(OutputFormat.WEBP, "small", (0, 300))
+async def renders(peer: Peer, workload: cold.Workload) -> bool:
+    """Whether the peer renders the workload's source in its format (a HEIC, AVIF);
+    says why not."""
+    url = peer.url(workload.fmt, workload.source, (0, workload.widths[0]))
     async with session() as client, client.get(url) as response:
         body = await response.read()
-        if response.status == 200 and response.content_type == "image/webp":
+        if response.status == 200 and response.content_type == f"image/{PEER_FORMAT[workload.fmt]}":
             return True
-        print(f"!! {peer.name} skipped: {url} answered {response.status}: {body[:300]!r}")
+        why = f" ({NO_HEIC[peer.name]})" if workload.heic and peer.name in NO_HEIC else ""
+        print(
+            f"!! {peer.name} skipped in {workload.title}{why}: {url} answered"
+            f" {response.status} {response.content_type}: {body[:200]!r}"
+        )
         return False
 
 
-def rows(results: dict[str, dict[str, cold.Figures]], peers: list[str]) -> list[Row]:
-    """Our figures against each peer's (and raw pyvips'): ratio = ours / theirs, so
-    above 1 is better for rates and below 1 is better for times and memory."""
+def rows(
+    results: dict[str, dict[str, cold.Figures]],
+    workloads: dict[str, cold.Workload],
+    peers: list[str],
+) -> list[Row]:
+    """In each cell our rate against the best peer's, and our CPU a render against the
+    cheapest peer's (ratio = ours / theirs), with the goals of issue #17; and our peak
+    memory at 16 connections of 24 MP beside each peer's."""
     table: list[Row] = []
-    for other in [*peers, RAW]:
-        for name, workload in WORKLOADS.items():
-            ours, theirs = results[name][OURS], results[name][other]
-            label = f"{'small ' if workload.source == 'small' else ''}{workload.fmt.value}"
-            if workload.sequential:
-                table.append(Row(f"{label} seq p50 vs {other}", ours.p50, "ms", other, theirs.p50))
-            for c in workload.connections:
-                # Issue #8: cold 24 MP renders at 4 connections, 1.3x thumbor's rate.
-                big_at_4 = workload.source == "big" and c == 4
-                goal = ratio_at_least(1.3) if other == THUMBOR_NAME and big_at_4 else None
+    for name, workload in workloads.items():
+        figures = results[name]
+        ours, present = figures[OURS], [p for p in peers if p in figures]
+        for c in workload.connections:
+            if not present:
                 table.append(
-                    Row(
-                        f"{label} {c} conn vs {other}",
-                        ours.rates[c].rate,
-                        "req/s",
-                        other,
-                        theirs.rates[c].rate,
-                        goal,
-                    )
+                    Row(f"{workload.label} {c} conn", ours.rates[c].rate, "req/s", "no peer", None)
                 )
-            c = workload.connections[0]
-            table.append(
+                continue
+            fastest = max(present, key=lambda p: figures[p].rates[c].rate)
+            cheapest = min(present, key=lambda p: figures[p].cpu_per_render(c))
+            table += [
                 Row(
-                    f"{label} CPU/render, {c} conn, vs {other}",
+                    f"{workload.label} {c} conn",
+                    ours.rates[c].rate,
+                    "req/s",
+                    fastest,
+                    figures[fastest].rates[c].rate,
+                    ratio_at_least(GOAL_RATE),
+                ),
+                Row(
+                    f"{workload.label} {c} conn CPU/render",
                     ours.cpu_per_render(c),
                     "ms",
-                    other,
-                    theirs.cpu_per_render(c),
-                )
-            )
-            if workload.memory_at is not None and ours.peak and theirs.peak:
-                table.append(
-                    Row(
-                        f"{label} {workload.memory_at} conn peak RSS vs {other}",
-                        ours.peak.rss / MIB,
-                        "MiB",
-                        other,
-                        theirs.peak.rss / MIB,
+                    cheapest,
+                    figures[cheapest].cpu_per_render(c),
+                    ratio_at_most(GOAL_CPU),
+                ),
+            ]
+        if workload.memory_at is not None and ours.peak:
+            for peer in present:
+                theirs = figures[peer].peak
+                if theirs is not None:
+                    table.append(
+                        Row(
+                            f"{workload.label} {workload.memory_at} conn peak RSS",
+                            ours.peak.rss / MIB,
+                            "MiB",
+                            peer,
+                            theirs.rss / MIB,
+                        )
                     )
-                )
     return table
 
 

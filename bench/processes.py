@@ -58,7 +58,8 @@ def server_env(**settings: str) -> dict[str, str]:
     return {**os.environ, "IMGORIGIN_LOG_LEVEL": "WARNING", **settings}
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> bool:
+    """Stop it; whether it had to be killed."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
     try:
@@ -66,13 +67,20 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)  # its own session: the workers go too
         process.wait(STOP_TIMEOUT)
+        return True
+    return False
 
 
 @contextmanager
-def running_server(data_dir: Path, env: dict[str, str], workers: int = 1) -> Iterator[Server]:
+def running_server(
+    data_dir: Path, env: dict[str, str], workers: int | None = None
+) -> Iterator[Server]:
+    """`imgorigin serve` for the block; with `workers` None, as a user starts it (a
+    worker per available CPU, unless the environment sets IMGORIGIN_WORKERS)."""
     command = [
         *(sys.executable, "-m", "imgorigin", "serve", "--demo"),
-        *("--data-dir", str(data_dir), "--workers", str(workers)),
+        *("--data-dir", str(data_dir)),
+        *(() if workers is None else ("--workers", str(workers))),
         *("--origin-port", str(free_port()), "--admin-port", str(free_port())),
     ]
     process = subprocess.Popen(
@@ -81,16 +89,20 @@ def running_server(data_dir: Path, env: dict[str, str], workers: int = 1) -> Ite
     try:
         yield parse_announcement(read_announcement(process), process.pid)
     finally:
-        stop(process)
+        killed = stop(process)
         if process.stdout is not None:
             process.stdout.close()
-        stop_embedded_postgres(data_dir)
+        # A server that stops cleanly leaves the embedded PostgreSQL to pgserver, which
+        # stops it with its last user: another server on the same data dir may still
+        # be one.
+        if killed or process.returncode != 0:
+            stop_embedded_postgres(data_dir)
 
 
 def stop_embedded_postgres(data_dir: Path) -> None:
-    """Stop the embedded PostgreSQL if the server left it running (it stops it itself
-    unless it was killed): pg_ctl starts it in a session of its own, out of killpg's
-    reach, and it must not outlive the data dir it is about to lose."""
+    """Stop the embedded PostgreSQL a killed server left running: pg_ctl starts it
+    in a session of its own, out of killpg's reach, and it must not outlive the data
+    dir it is about to lose."""
     pgdata = data_dir / "postgres"
     try:
         pid = int((pgdata / "postmaster.pid").read_text().split()[0])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,10 +114,11 @@ def sample(pids: list[int], peak: Peak) -> None:
 
 
 @contextmanager
-def peak_rss(pid: int, *, tree: bool = True) -> Iterator[Peak]:
-    """Sample `pid` and, with `tree`, the processes below it every INTERVAL for the
-    block; the peak after it."""
-    peak = Peak()
+def sampling(
+    pid: int, record: Callable[[list[int]], None], *, tree: bool = True, interval: float = INTERVAL
+) -> Iterator[None]:
+    """Call `record` with `pid` (and, with `tree`, the processes below it) every
+    `interval` seconds while the block runs, and once more after it."""
     stop = threading.Event()
 
     def processes() -> list[int]:
@@ -125,15 +126,24 @@ def peak_rss(pid: int, *, tree: bool = True) -> Iterator[Peak]:
 
     def sampler() -> None:
         while True:
-            sample(processes(), peak)
-            if stop.wait(INTERVAL):
+            record(processes())
+            if stop.wait(interval):
                 return
 
     thread = threading.Thread(target=sampler, name="rss-sampler", daemon=True)
     thread.start()
     try:
-        yield peak
+        yield
     finally:
         stop.set()
         thread.join()
-        sample(processes(), peak)  # one last look, after the load's end
+        record(processes())  # one last look, after the load's end
+
+
+@contextmanager
+def peak_rss(pid: int, *, tree: bool = True) -> Iterator[Peak]:
+    """Sample `pid` and, with `tree`, the processes below it every INTERVAL for the
+    block; the peak after it."""
+    peak = Peak()
+    with sampling(pid, lambda pids: sample(pids, peak), tree=tree):
+        yield peak

@@ -1,15 +1,43 @@
-"""The bench's originals, and the raw-pyvips render the origin is compared with."""
+"""The bench's originals (generated, and the shared corpus of real photos), and the
+raw-pyvips render the origin is compared with."""
 
 from __future__ import annotations
+
+from pathlib import Path, PurePath
 
 import pyvips
 
 from origin.pipeline.encode import encode
+from origin.pipeline.source import open_source
 from origin.pipeline.vips import configure
 from origin.spec import OutputFormat, TransformSpec
 
 BIG = (6000, 4000)  # 24 MP, a camera's photo
 SMALL = (1200, 800)
+# The generated originals, by the name the workloads give them.
+GENERATED = {"big.jpg": BIG, "small.jpg": SMALL}
+# Real photos, shared beside the repository and never copied into it
+# (../shared/corpus/README.md says what each is), found from this file, not the cwd.
+PHOTOS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "photos"
+MIME = {".jpg": "image/jpeg", ".heic": "image/heic"}
+
+
+def copy_name(source: str, copy: int) -> str:
+    """The file (or key) name of one copy of a source: `photo.jpg` -> `photo-3.jpg`."""
+    path = PurePath(source)
+    return f"{path.stem}-{copy}{path.suffix}"
+
+
+def originals(names: set[str]) -> dict[str, bytes]:
+    """The sources the workloads name: generated, or read from PHOTOS."""
+    return {
+        name: source_jpeg(*GENERATED[name]) if name in GENERATED else (PHOTOS / name).read_bytes()
+        for name in sorted(names)
+    }
+
+
+def missing_photos(names: set[str]) -> list[str]:
+    return sorted(name for name in names - GENERATED.keys() if not (PHOTOS / name).is_file())
 
 
 def source_jpeg(width: int = BIG[0], height: int = BIG[1]) -> bytes:
@@ -28,10 +56,12 @@ def configure_libvips() -> None:
 
 
 def raw_render(data: bytes, width: int, fmt: OutputFormat = OutputFormat.WEBP) -> bytes:
-    """What the origin's render comes down to for `?w=<width>&fm=<fmt>` of a JPEG with
-    no profile: one thumbnail_buffer, then the origin's own `encode` (its encoder
-    options from `_OPTIONS`, its default quality, no metadata), imported, not copied."""
-    image = pyvips.Image.thumbnail_buffer(data, width)
+    """What the origin's render comes down to for `?w=<width>&fm=<fmt>`: one libvips
+    thumbnail (of the buffer; of pillow-heif's pixels for a HEIC, which the wheel's
+    libvips cannot decode, as the origin's `Source` does), then the origin's own
+    `encode` (its encoder options, its default quality, no metadata), imported, not
+    copied."""
+    image = open_source(data).thumbnail(width)
     return encode(image, TransformSpec(width=width, format=fmt))
 
 

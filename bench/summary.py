@@ -54,7 +54,7 @@ def value_is(bound: float, text: str) -> Goal:
 class Row:
     measure: str
     value: float
-    unit: str  # "ms", "req/s", "MiB", "B", "" (a count)
+    unit: str  # "ms", "req/s", "MiB", "B", "SSIM", "" (a count)
     reference_name: str
     reference: float | None  # None: no reference figure (the goal is on the value)
     goal: Goal | None = None
@@ -77,6 +77,8 @@ def figure(value: float, unit: str) -> str:
         return f"{value:,.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
     if unit == "B":
         return f"{value:,.0f} B"
+    if unit == "SSIM":
+        return f"{value:.4f}"
     return f"{value:g}"
 
 
