@@ -7,6 +7,11 @@ event loop, database pool and render pool, and binds both ports with SO_REUSEPOR
 so the kernel spreads connections over them. The parent restarts a worker that dies
 and, on SIGTERM or SIGINT, passes SIGTERM on and waits for the workers to finish.
 
+Serving processes run on uvloop: on hits of a small stored variant (wrk -t2 -c16, side
+by side with the asyncio loop on a shared, busy machine) it cost 2-11% less CPU per
+request in three runs of four (1 worker: 48.0 -> 42.6 and 46.3 -> 44.1 us; 2 workers:
+66.4 -> 60.1 us), and 7% more in one noisy 2-worker run.
+
 A worker (or the single process) stopping gracefully: stop accepting, let requests
 in flight (and their renders) finish within a grace period, then close the pools.
 """
@@ -27,6 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+import uvloop
 from aiohttp import web
 from aiohttp.log import access_logger as access_log
 
@@ -185,7 +191,7 @@ def serve(settings: Settings, demo: bool) -> None:
     limit_malloc()
     settings = fit_to_machine(settings)
     if settings.server.workers == 1:
-        asyncio.run(run(settings, lambda urls, key: announce(urls, 1, key), demo))
+        uvloop.run(run(settings, lambda urls, key: announce(urls, 1, key), demo))
     else:
         Supervisor(settings, demo).run()
 
@@ -197,7 +203,7 @@ def _worker(settings: Settings, index: int, ready: multiprocessing.Queue) -> Non
     limit_malloc()
     configure_logging(settings, f"worker-{index} ")
     try:
-        asyncio.run(run(settings, lambda urls, _: ready.put((index, urls))))
+        uvloop.run(run(settings, lambda urls, _: ready.put((index, urls))))
     except ListenError as exc:
         ready.put((index, str(exc)))
         raise
