@@ -18,7 +18,7 @@ from urllib.parse import quote
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
-from cache import Outcome, ServedUris, VariantCache, etag, image_tag, library_tag, variant_key
+from cache import Outcome, ServedUris, VariantCache, image_tag, library_tag
 from catalog import UNAVAILABLE as CATALOG_UNAVAILABLE
 from catalog import Image, Resolver, UrlPolicy
 from origin import dialect, ranges, url
@@ -26,11 +26,10 @@ from origin.adapters import Address
 from origin.counters import ServeCounters
 from origin.errors import HTTPError, NotFound, error_middleware
 from origin.hits import HitMemo, Remembered
-from origin.negotiate import negotiate
 from origin.pipeline.pool import RenderPool
 from origin.pipeline.render import render
 from origin.settings import OriginSettings
-from origin.spec import TransformSpec
+from origin.variants import Variant
 from storage import BlobStore, BlobStream, StoreUnavailable, original_key
 
 log = logging.getLogger(__name__)
@@ -40,36 +39,6 @@ class OriginalMissing(HTTPError):
     """The catalog names an original the store does not have: our fault, not the client's."""
 
     status, default_code = 500, "original_missing"
-
-
-@dataclass(frozen=True, slots=True)
-class Variant:
-    """One rendered file: an image version in one concrete spec."""
-
-    image: Image
-    spec: TransformSpec  # format fixed
-    key: str
-    etag: str
-
-    @classmethod
-    def of(cls, image: Image, spec: TransformSpec) -> Variant:
-        assert spec.format is not None
-        key = variant_key(image.id, image.version, spec.canonical(), spec.format.value)
-        return cls(image, spec, key, etag(key))
-
-    @classmethod
-    def for_accept(
-        cls, image: Image, spec: TransformSpec, accept: str | None
-    ) -> tuple[Variant, bool]:
-        """The variant of `image` in `spec` for an Accept header (the format chosen by
-        it under auto=format), and whether it was: the answer then varies by Accept."""
-        fmt, negotiated = negotiate(spec, accept, image.format)
-        return cls.of(image, spec.for_output(fmt)), negotiated
-
-    @property
-    def mime(self) -> str:
-        assert self.spec.format is not None
-        return self.spec.format.mime
 
 
 @dataclass(frozen=True, slots=True)

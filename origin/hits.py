@@ -29,13 +29,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from cache import Outcome
 from origin.negotiate import accepted_types
-
-if TYPE_CHECKING:
-    from origin.app import Variant
+from origin.variants import Variant
 
 Slot = str | tuple[str, str]  # the URL; or the URL and its Accept class, when negotiated
 

@@ -229,8 +229,9 @@ async def test_a_render_that_outlives_its_image_stores_nothing(
 ) -> None:
     """Resolved before a delete, rendered after it: the variant must not be stored,
     because the delete's purge has already run (another image keeps the original)."""
-    from origin.app import ORIGIN, Variant
+    from origin.app import ORIGIN
     from origin.errors import NotFound
+    from origin.variants import Variant
 
     data = images.jpeg(300, 200)
     doomed = await upload(admin, tenant, data, key="doomed.jpg", activate="true")
@@ -257,7 +258,8 @@ async def test_output_budget_over_http(origin: TestClient, photo_path: str) -> N
 async def test_a_client_hanging_up_mid_body_is_not_an_outage(
     origin: TestClient, photo_path: str, services: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from origin.app import ORIGIN, Variant
+    from origin.app import ORIGIN
+    from origin.variants import Variant
 
     library, key = photo_path.strip("/").split("/", 1)
     image = await origin.server.app[ORIGIN].resolve(library, key)

@@ -128,7 +128,7 @@ async def test_a_stored_variant_failing_its_checksum_is_never_whole(
     from aiohttp import ClientPayloadError
 
     from origin import dialect
-    from origin.app import Variant
+    from origin.variants import Variant
     from storage import S3Store
 
     async with serving(storage=s3_settings(s3_endpoint, s3_storage_url)) as clients:

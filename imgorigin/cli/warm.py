@@ -15,8 +15,8 @@ from imgorigin.cli.bulk import CONCURRENCY, Progress, Tally, concurrency_flag, e
 from imgorigin.cli.common import CommandError, Commands, command, existing_library, library_name
 from imgorigin.settings import Settings
 from origin import dialect
-from origin.app import Variant
 from origin.errors import BadRequest, HTTPError
+from origin.variants import Variant
 
 
 def declare(commands: Commands, common: argparse.ArgumentParser) -> None:
