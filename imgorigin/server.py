@@ -7,10 +7,9 @@ event loop, database pool and render pool, and binds both ports with SO_REUSEPOR
 so the kernel spreads connections over them. The parent restarts a worker that dies
 and, on SIGTERM or SIGINT, passes SIGTERM on and waits for the workers to finish.
 
-Serving processes run on uvloop: on hits of a small stored variant (wrk -t2 -c16, side
-by side with the asyncio loop on a shared, busy machine) it cost 2-11% less CPU per
-request in three runs of four (1 worker: 48.0 -> 42.6 and 46.3 -> 44.1 us; 2 workers:
-66.4 -> 60.1 us), and 7% more in one noisy 2-worker run.
+Serving processes run on uvloop: on hits of a small stored variant (wrk -t2 -c16, each
+beside the asyncio loop in one run, on a quiet machine) it took the CPU per request
+from 44.7 to 37.1 us with 1 worker and from 43.7 to 36.6 us with 2.
 
 A worker (or the single process) stopping gracefully: stop accepting, let requests
 in flight (and their renders) finish within a grace period, then close the pools.
