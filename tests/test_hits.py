@@ -320,3 +320,28 @@ def test_an_answer_computed_while_something_was_forgotten_is_not_remembered() ->
     assert memo.recall("/l/a", None) is not None
     listening = False
     assert memo.recall("/l/a", None) is None
+
+
+async def test_an_answer_lives_no_longer_than_its_record_for_nginx(
+    settings: Settings, redis_url: str, redis_prefix: str, aiohttp_client
+) -> None:  # type: ignore[no-untyped-def]
+    # nginx is told to ask again after half of `inactive` (1 s here), and the URI is
+    # then recorded again: the memory must not answer past it, or the record lapses.
+    remembering = with_redis(settings, redis_url, redis_prefix)
+    remembering = dataclasses.replace(
+        remembering,
+        purge=dataclasses.replace(
+            remembering.purge, nginx_purge_urls="http://127.0.0.1:9/_purge", nginx_inactive=2
+        ),
+    )
+    async with open_services(remembering) as services:
+        assert services.served is not None
+        origin_app, admin_app = build_apps(services)
+        origin, admin = await aiohttp_client(origin_app), await aiohttp_client(admin_app)
+        tenant, _ = await published(services, admin)
+        url = f"/{tenant.name}/cat.jpg?w=20&fm=png"
+        await remembered(origin, url)
+        await hide_variants(services)
+        assert (await origin.get(url)).headers["X-Cache"] == "HIT"  # from memory
+        await asyncio.sleep(1.1)
+        assert (await origin.get(url)).headers["X-Cache"] == "MISS"
